@@ -1,0 +1,52 @@
+# The whole set-up: `make run` serves the site, `make test` runs every test.
+VENV ?= .venv
+PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 5000
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app wsgi
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test lint format browser clean
+
+run: $(VENV)/.installed
+	$(FLASK) db upgrade
+	$(FLASK) petition seed
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.dev-installed browser node_modules/.installed
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed
+
+# Browser tests drive Debian's Chromium; install it when missing (needs root, as on CI).
+browser:
+	@test -x $(CHROMIUM) || { \
+	  echo "installing chromium from Debian"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# axe-core, injected into pages by the accessibility tests.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache

@@ -1,0 +1,88 @@
+"""The solidarity petition service."""
+
+import logging
+import os
+
+from flask import Flask
+
+from . import config as settings
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+
+__version__ = "0.1.0"
+
+
+def create_app(config=None):
+    """Build the application; ``config`` (a mapping) overrides the environment."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(settings.ROOT / "templates"),
+        static_folder=str(settings.ROOT / "static"),
+    )
+    configure(app, config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_request_hooks(app)
+    app.jinja_env.add_extension("jinja2.ext.do")
+    return app
+
+
+def configure(app, config):
+    app.config.from_object(settings.Config)
+    settings.load_environment(app)
+    if config:
+        app.config.update(config)
+    app.config.setdefault("SQLALCHEMY_DATABASE_URI", settings.database_url(app))
+    settings.check_production(app)
+    os.makedirs(app.instance_path, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def register_extensions(app):
+    from . import database, i18n
+    from .organizers.auth import load_organizer
+
+    db.init_app(app)
+    database.configure_engine(app)
+    migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    login_manager.init_app(app)
+    login_manager.user_loader(load_organizer)
+    login_manager.login_view = "organizers.login"
+    login_manager.login_message = None
+
+
+def register_blueprints(app):
+    from .api.routes import bp as api_bp
+    from .organizers.routes import bp as organizers_bp
+    from .petitions.routes import bp as petitions_bp
+    from .signing.routes import bp as signing_bp
+
+    app.register_blueprint(petitions_bp)
+    app.register_blueprint(signing_bp)
+    app.register_blueprint(organizers_bp, url_prefix="/admin")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    csrf.exempt(api_bp)
+
+
+def register_errorhandlers(app):
+    from .errors import register
+
+    register(app)
+
+
+def register_commands(app):
+    from .commands import register
+
+    register(app)
+
+
+def register_request_hooks(app):
+    from . import i18n, security
+
+    security.init_app(app)
+    i18n.init_app(app)

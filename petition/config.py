@@ -1,0 +1,89 @@
+"""Configuration read from the environment, with defaults that are safe to ship."""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET_KEY = "dev-only-secret-change-me"  # noqa: S105 - refused in production
+
+
+def default_database_url(instance_path):
+    """The embedded default: one SQLite file under ``instance/``."""
+    return "sqlite:///" + str(Path(instance_path) / "petition.sqlite3")
+
+
+class Config:
+    """Defaults; every key may be overridden by an environment variable."""
+
+    PETITION_ENV = "development"
+    SECRET_KEY = DEV_SECRET_KEY
+    BASE_URL = None
+    SMTP_URL = None
+    MAIL_FROM = "petition@localhost"
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    MAX_CONTENT_LENGTH = 64 * 1024
+    WTF_CSRF_TIME_LIMIT = None  # a petition page may stay open for hours before it is signed
+
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_SIGN = "30 per minute;600 per hour"
+    RATELIMIT_LOGIN = "10 per minute;50 per hour"
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+
+    BABEL_DEFAULT_LOCALE = "en"
+    LANGUAGES = ("en",)
+
+    SIGNATORIES_PER_PAGE = 50
+    LATEST_SIGNATORIES = 10
+    BUNDLED_STATEMENT = str(ROOT / "content" / "solidarity-with-the-peruvian-people.md")
+
+
+ENV_KEYS = (
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "PETITION_ENV",
+    "BASE_URL",
+    "SMTP_URL",
+    "MAIL_FROM",
+    "RATELIMIT_STORAGE_URI",
+)
+
+
+def load_environment(app):
+    """Read the documented variables, then any ``FLASK_*`` key."""
+    for key in ENV_KEYS:
+        value = os.environ.get(key)
+        if value:
+            app.config[key] = value
+    app.config.from_prefixed_env()
+
+
+def database_url(app):
+    """The SQLAlchemy URL: ``DATABASE_URL`` with a psycopg driver, else the SQLite default."""
+    url = app.config.get("DATABASE_URL") or default_database_url(app.instance_path)
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def check_production(app):
+    """Refuse to run in production with a development secret; harden cookies."""
+    if app.config["PETITION_ENV"] != "production":
+        return
+    secret = app.config.get("SECRET_KEY") or ""
+    if secret == DEV_SECRET_KEY or len(secret) < 32:
+        raise RuntimeError(
+            "PETITION_ENV=production needs SECRET_KEY set to a random value of 32 characters "
+            'or more, e.g. python -c "import secrets; print(secrets.token_urlsafe(48))"'
+        )
+    app.config["SESSION_COOKIE_SECURE"] = True
+    app.config["REMEMBER_COOKIE_SECURE"] = True
+    app.config["PREFERRED_URL_SCHEME"] = "https"

@@ -1,0 +1,43 @@
+"""Error pages: a template for each, JSON for the API; the 500 handler rolls back."""
+
+import logging
+
+from flask import render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path.endswith((".csv", ".json"))
+
+
+def render_error(error: HTTPException):
+    if wants_json():
+        return {"error": error.name, "status": error.code}, error.code
+    messages = {
+        400: _("The request could not be understood. Please go back and try again."),
+        403: _("You are not allowed to do that."),
+        404: _("There is no page at this address."),
+        405: _("That is not something this page can do."),
+        413: _("What you sent is too large."),
+        429: _("Too many requests from your connection. Please wait a minute and try again."),
+        500: _("Something went wrong on our side. Nothing you did caused it; please try again."),
+    }
+    message = messages.get(error.code, error.description)
+    return render_template("errors/error.html", error=error, message=message), error.code
+
+
+def register(app):
+    @app.errorhandler(HTTPException)
+    def handle_http_error(error):
+        return render_error(error)
+
+    @app.errorhandler(InternalServerError)
+    def handle_server_error(error):
+        db.session.rollback()
+        log.error("server error on %s %s", request.method, request.path)
+        return render_error(error)

@@ -1,0 +1,144 @@
+"""Reading a statement from a content file: Markdown with YAML front matter, or plain text."""
+
+import datetime as dt
+import re
+import unicodedata
+from pathlib import Path
+
+import yaml
+
+LINK = re.compile(r"\[([^\]]+)\]\((#|[^)\s]*)\)")
+AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
+SENTENCE_END = (".", "!", "?", ":", "”", '"', "’", ")", "]", "»")
+HEADING_MAX = 80
+
+
+class StatementError(ValueError):
+    """The file does not describe a statement."""
+
+
+def slugify(text: str) -> str:
+    """A URL slug from a title: lower case ASCII words joined by hyphens."""
+
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:80] or "petition"
+
+
+def read_statement(path) -> dict:
+    """Parse ``path`` into the fields of a petition."""
+    text = Path(path).read_text(encoding="utf-8").lstrip("\ufeff")
+    if text.startswith("---"):
+        return parse_front_matter(text)
+    return parse_plain_text(text)
+
+
+def parse_front_matter(text: str) -> dict:
+    """Markdown with a YAML block between ``---`` lines at the top."""
+    _, _, rest = text.partition("---")
+    header, sep, body = rest.partition("\n---")
+    if not sep:
+        raise StatementError("the front matter has no closing '---' line")
+    try:
+        meta = yaml.safe_load(header) or {}
+    except yaml.YAMLError as error:
+        raise StatementError(f"the front matter is not valid YAML: {error}") from error
+    if not isinstance(meta, dict) or not meta.get("title"):
+        raise StatementError("the front matter needs at least a title")
+    subtitle = meta.get("subtitle") or []
+    if isinstance(subtitle, str):
+        subtitle = subtitle.splitlines()
+    published = meta.get("date")
+    if isinstance(published, str):
+        published = parse_date(published)
+    statement = {
+        "slug": str(meta.get("slug") or slugify(meta["title"])),
+        "title": str(meta["title"]).strip(),
+        "subtitle": "\n".join(str(line).strip() for line in subtitle),
+        "issuer": str(meta.get("issuer") or "").strip(),
+        "published_on": published,
+        "source_url": str(meta.get("source") or "").strip(),
+        "language": str(meta.get("language") or "en"),
+        "demands": [str(demand).strip() for demand in meta.get("demands") or []],
+        "body": body.partition("\n")[2].strip(),
+    }
+    for key in ("goal", "requires_confirmation"):
+        if key in meta:
+            statement[key] = meta[key]
+    return statement
+
+
+def parse_date(text: str):
+    for pattern in ("%d %B %Y", "%Y-%m-%d", "%B %d, %Y"):
+        try:
+            return dt.datetime.strptime(text.strip(), pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+def is_demand(paragraph: str) -> bool:
+    letters = [c for c in paragraph if c.isalpha()]
+    return paragraph.endswith("!") and bool(letters) and all(c.isupper() for c in letters)
+
+
+def is_heading(paragraph: str) -> bool:
+    return len(paragraph) <= HEADING_MAX and not paragraph.endswith(SENTENCE_END)
+
+
+def plain_links(text: str) -> str:
+    """``[text](#)`` becomes its text; a real link stays Markdown."""
+    return LINK.sub(lambda m: m.group(1) if m.group(2) in ("", "#") else m.group(0), text)
+
+
+def join_broken_paragraphs(paragraphs: list[str]) -> list[str]:
+    """Mend paragraphs split mid-sentence: one that stops without punctuation and is followed
+    by one starting in lower case is a single paragraph."""
+    joined: list[str] = []
+    for paragraph in paragraphs:
+        if joined and not joined[-1].endswith(SENTENCE_END) and paragraph[:1].islower():
+            joined[-1] += " " + paragraph
+        else:
+            joined.append(paragraph)
+    return joined
+
+
+def parse_plain_text(text: str) -> dict:
+    """A statement laid out like the seed: title first, short lines as headings, demands in
+    upper case ending in "!", issuer and date at the end, an optional source link last."""
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
+    if not paragraphs:
+        raise StatementError("the file is empty")
+    title, paragraphs = paragraphs[0], paragraphs[1:]
+    source_url = ""
+    while paragraphs and (AUTOLINK.fullmatch(paragraphs[-1]) or paragraphs[-1].endswith(":")):
+        link = AUTOLINK.fullmatch(paragraphs.pop())
+        source_url = source_url or (link.group(1) if link else "")
+    published_on, issuer = None, ""
+    if paragraphs and parse_date(paragraphs[-1]):
+        published_on = parse_date(paragraphs.pop())
+        if paragraphs and is_heading(paragraphs[-1]) and not is_demand(paragraphs[-1]):
+            issuer = paragraphs.pop()
+
+    subtitle = []
+    while paragraphs and len(paragraphs[0]) <= HEADING_MAX:
+        subtitle.append(plain_links(paragraphs.pop(0)))
+
+    demands, blocks = [], []
+    for paragraph in join_broken_paragraphs(paragraphs):
+        if is_demand(paragraph):
+            demands.append(paragraph)
+        elif is_heading(paragraph):
+            blocks.append("## " + plain_links(paragraph))
+        else:
+            blocks.append(plain_links(paragraph))
+    return {
+        "slug": slugify(title),
+        "title": title,
+        "subtitle": "\n".join(subtitle),
+        "issuer": issuer,
+        "published_on": published_on,
+        "source_url": source_url,
+        "language": "en",
+        "demands": demands,
+        "body": "\n\n".join(blocks),
+    }

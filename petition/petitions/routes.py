@@ -1,0 +1,136 @@
+"""Public pages of a petition: the statement and form, the signatories, QR code, embed."""
+
+import io
+
+import segno
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from ..countries import country_choices, country_name
+from ..database import database_answers
+from ..extensions import db
+from ..models import Petition, Signature, count_signatures
+from ..sharing import absolute_url, petition_url, share_links
+from ..signing.forms import SignatureForm
+from . import services
+
+bp = Blueprint("petitions", __name__)
+
+
+def get_petition_or_404(slug: str) -> Petition:
+    petition = db.session.scalar(select(Petition).where(Petition.slug == slug))
+    if petition is None:
+        abort(404)
+    return petition
+
+
+def latest_signatories(petition, limit: int):
+    query = Signature.listed(petition).order_by(Signature.id.desc()).limit(limit)
+    return db.session.scalars(query).all()
+
+
+def progress_percent(counts, petition) -> int:
+    """How far the count has come towards the goal, 0 to 100."""
+    return min(100, 100 * counts["total"] // petition.goal) if petition.goal > 0 else 100
+
+
+def render_petition_page(petition, form, status=200):
+    """The petition page, with ``form`` either fresh or carrying its errors."""
+    counts = count_signatures(petition)
+    page = render_template(
+        "petitions/show.html",
+        petition=petition,
+        form=form,
+        body=services.render_body(petition),
+        counts=counts,
+        progress=progress_percent(counts, petition),
+        latest=latest_signatories(petition, current_app.config["LATEST_SIGNATORIES"]),
+        share_links=share_links(petition),
+        canonical_url=petition_url(petition),
+        share_image_url=absolute_url("static", filename="img/share.png"),
+        share_url=petition_url(petition, source="link"),
+        country_name=country_name,
+    )
+    return page, status
+
+
+@bp.get("/")
+def home():
+    petition = services.featured_petition()
+    if petition is None:
+        return render_template("petitions/empty.html")
+    return redirect(url_for("petitions.show", slug=petition.slug))
+
+
+@bp.get("/p/<slug>")
+def show(slug):
+    petition = get_petition_or_404(slug)
+    form = SignatureForm(petition=petition, formdata=None, source=request.args.get("source", ""))
+    return render_petition_page(petition, form)
+
+
+@bp.get("/p/<slug>/signatories")
+def signatories(slug):
+    petition = get_petition_or_404(slug)
+    kind = request.args.get("kind")
+    country = (request.args.get("country") or "").upper()
+    query = Signature.listed(petition)
+    if kind in Signature.KINDS:
+        query = query.where(Signature.kind == kind)
+    else:
+        kind = None
+    if country in dict(country_choices()):
+        query = query.where(Signature.country == country)
+    else:
+        country = ""
+    # Organizations first, then individuals; newest first within each.
+    query = query.order_by(Signature.kind.desc(), Signature.id.desc())
+    page = db.paginate(
+        query,
+        per_page=current_app.config["SIGNATORIES_PER_PAGE"],
+        max_per_page=current_app.config["SIGNATORIES_PER_PAGE"],
+        error_out=False,
+    )
+    return render_template(
+        "petitions/signatories.html",
+        petition=petition,
+        page=page,
+        kind=kind,
+        country=country,
+        counts=count_signatures(petition),
+        countries=country_choices(),
+        country_name=country_name,
+    )
+
+
+@bp.get("/p/<slug>/qr.svg")
+def qr_code(slug):
+    petition = get_petition_or_404(slug)
+    buffer = io.BytesIO()
+    segno.make(petition_url(petition, source="qr"), error="m").save(
+        buffer, kind="svg", scale=8, border=2, xmldecl=True, svgns=True, title=petition.title
+    )
+    response = current_app.response_class(buffer.getvalue(), mimetype="image/svg+xml")
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    return response
+
+
+@bp.get("/p/<slug>/embed")
+def embed(slug):
+    petition = get_petition_or_404(slug)
+    counts = count_signatures(petition)
+    return render_template(
+        "petitions/embed.html",
+        petition=petition,
+        counts=counts,
+        progress=progress_percent(counts, petition),
+        link=petition_url(petition, source="embed"),
+    )
+
+
+@bp.get("/healthz")
+def healthz():
+    if database_answers():
+        return {"status": "ok"}, 200
+    return {"status": "database unavailable"}, 503

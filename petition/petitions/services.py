@@ -1,0 +1,70 @@
+"""The write side of petitions, and the pieces of a petition page that rarely change."""
+
+import functools
+import logging
+
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+from sqlalchemy import select, update
+
+from ..extensions import db
+from ..models import Petition
+
+log = logging.getLogger(__name__)
+FIELDS = (
+    "title",
+    "subtitle",
+    "issuer",
+    "published_on",
+    "source_url",
+    "body",
+    "demands",
+    "language",
+    "goal",
+    "requires_confirmation",
+)
+markdown = MarkdownIt("commonmark", {"html": False})
+
+
+def load_petition(statement: dict, feature: bool = False) -> tuple[Petition, bool]:
+    """Create or update the petition with ``statement['slug']``; return it and whether it is new.
+
+    The first petition becomes the featured one; another becomes featured only when asked.
+    """
+    petition = db.session.scalar(select(Petition).where(Petition.slug == statement["slug"]))
+    created = petition is None
+    if created:
+        petition = Petition(slug=statement["slug"])
+        db.session.add(petition)
+    for field in FIELDS:
+        if field in statement:
+            setattr(petition, field, statement[field])
+    has_featured = db.session.scalar(select(Petition.id).where(Petition.featured.is_(True)).limit(1))
+    if feature or not has_featured:
+        feature_petition(petition)
+    db.session.flush()
+    log.info("petition %s %s", petition.slug, "created" if created else "updated")
+    return petition, created
+
+
+def feature_petition(petition: Petition) -> None:
+    """Make ``petition`` the one the home page shows."""
+    db.session.execute(update(Petition).where(Petition.featured.is_(True)).values(featured=False))
+    petition.featured = True
+
+
+def featured_petition() -> Petition | None:
+    """The featured petition, else the oldest one."""
+    return db.session.scalar(
+        select(Petition).order_by(Petition.featured.desc(), Petition.created_at, Petition.id).limit(1)
+    )
+
+
+def render_body(petition: Petition) -> Markup:
+    """The statement's Markdown as HTML, rendered once per version of the petition."""
+    return _render_markdown(petition.body)
+
+
+@functools.lru_cache(maxsize=64)
+def _render_markdown(text: str) -> Markup:
+    return Markup(markdown.render(text))  # noqa: S704 - raw HTML is disabled in the parser

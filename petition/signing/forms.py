@@ -1,0 +1,153 @@
+"""The sign form: one form for individuals and organizations."""
+
+import re
+import unicodedata
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, ValidationError
+
+from ..countries import country_choices
+from ..models import Signature
+
+SOURCE = re.compile(r"[a-z0-9_.-]{1,40}")
+BARE_DOMAIN = re.compile(r"[\w-]+(\.[\w-]+)+(/\S*)?", re.UNICODE)
+COMMENT_MAX = 500
+
+
+def tidy(value):
+    """Trim and fold runs of white space: names are compared and listed as typed, once."""
+    return " ".join(value.split()) if isinstance(value, str) else value
+
+
+def trim(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def printable(allow_newlines=False):
+    """Refuse control characters, and the replacement character that broken encodings leave."""
+    allowed = {"\n", "\r", "\t"} if allow_newlines else set()
+
+    def check(form, field):
+        for char in field.data or "":
+            if char not in allowed and (unicodedata.category(char) in ("Cc", "Cs", "Co") or char == "\ufffd"):
+                raise ValidationError(_l("Remove the invisible or unreadable characters."))
+
+    return check
+
+
+def text_field(label, max_length, required_message=None, **kwargs):
+    validators = [printable(), Length(max=max_length, message=_l("Use at most %(max)d characters."))]
+    if required_message:
+        validators.insert(0, InputRequired(message=required_message))
+    return StringField(label, validators=validators, filters=[tidy], **kwargs)
+
+
+class SignatureForm(FlaskForm):
+    """A signature by a person or, with ``kind=organization``, by an organization."""
+
+    kind = RadioField(
+        _l("I am signing"),
+        choices=[
+            (Signature.INDIVIDUAL, _l("as an individual")),
+            (Signature.ORGANIZATION, _l("for an organization")),
+        ],
+        default=Signature.INDIVIDUAL,
+        validate_choice=True,
+    )
+    name = text_field(_l("Name"), 200, _l("Enter your name, or your organization's name."))
+    email = StringField(
+        _l("Email address"),
+        validators=[InputRequired(message=_l("Enter an email address.")), printable()],
+        filters=[trim],
+    )
+    country = SelectField(_l("Country"), validate_choice=False)
+    city = text_field(_l("City (optional)"), 100)
+    affiliation = text_field(_l("Title or organization (optional)"), 200)
+    contact_name = text_field(_l("Contact person"), 200)
+    website = StringField(
+        _l("Website (optional)"), validators=[printable()], filters=[trim], render_kw={"inputmode": "url"}
+    )
+    comment = TextAreaField(
+        _l("Comment (optional)"),
+        validators=[
+            printable(allow_newlines=True),
+            Length(max=COMMENT_MAX, message=_l("Use at most %(max)d characters.")),
+        ],
+        filters=[trim],
+    )
+    public = BooleanField(_l("Show my name on the public list of signatories"), default=True)
+    updates = BooleanField(_l("Send me news about this campaign"), default=False)
+    source = HiddenField(filters=[trim])
+
+    def __init__(self, *args, petition=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.petition = petition
+        self.country.choices = [("", _l("Choose a country"))] + country_choices()
+
+    @property
+    def is_organization(self) -> bool:
+        return self.kind.data == Signature.ORGANIZATION
+
+    def validate_email(self, field):
+        if len(field.data) > 254:
+            raise ValidationError(_l("Email addresses are at most 254 characters long."))
+        try:
+            checked = validate_email(field.data, check_deliverability=False)
+        except EmailNotValidError as error:
+            raise ValidationError(_l("Enter a valid email address, like name@example.org.")) from error
+        field.data = checked.normalized
+
+    def validate_country(self, field):
+        if not field.data:
+            raise ValidationError(_l("Choose a country."))
+        if field.data not in dict(country_choices()):
+            raise ValidationError(_l("Choose a country from the list."))
+
+    def validate_contact_name(self, field):
+        if self.is_organization and not field.data:
+            raise ValidationError(_l("Enter the name of a contact person."))
+
+    def validate_website(self, field):
+        if not field.data or not self.is_organization:
+            return
+        if "://" not in field.data and BARE_DOMAIN.fullmatch(field.data):
+            field.data = "https://" + field.data
+        try:
+            parts = urlsplit(field.data)
+            parts.port  # noqa: B018 - raises ValueError on a malformed port
+        except ValueError:
+            parts = None
+        if (
+            parts is None
+            or parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or "." not in parts.hostname
+            or len(field.data) > 300
+        ):
+            raise ValidationError(_l("Enter a web address starting with http:// or https://."))
+
+    def validate_source(self, field):
+        value = (field.data or "").lower()
+        field.data = value if SOURCE.fullmatch(value) else ""
+
+    def signature_fields(self) -> dict:
+        """What to store, with the fields of the other kind left empty."""
+        organization = self.is_organization
+        return {
+            "kind": self.kind.data,
+            "name": self.name.data,
+            "email": self.email.data,
+            "country": self.country.data,
+            "city": self.city.data or "",
+            "affiliation": "" if organization else self.affiliation.data or "",
+            "contact_name": self.contact_name.data if organization else "",
+            "website": self.website.data if organization else "",
+            "comment": self.comment.data or "",
+            "public": bool(self.public.data),
+            "updates": bool(self.updates.data),
+            "source": self.source.data or "",
+        }
