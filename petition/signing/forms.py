@@ -8,6 +8,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from ..countries import country_choices
@@ -52,8 +53,8 @@ class SignatureForm(FlaskForm):
     kind = RadioField(
         _l("I am signing"),
         choices=[
-            (Signature.INDIVIDUAL, _l("as an individual")),
-            (Signature.ORGANIZATION, _l("for an organization")),
+            SelectChoice(Signature.INDIVIDUAL, _l("as an individual")),
+            SelectChoice(Signature.ORGANIZATION, _l("for an organization")),
         ],
         default=Signature.INDIVIDUAL,
         validate_choice=True,
@@ -86,7 +87,9 @@ class SignatureForm(FlaskForm):
     def __init__(self, *args, petition=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.petition = petition
-        self.country.choices = [("", _l("Choose a country"))] + country_choices()
+        self.country.choices = [SelectChoice("", _l("Choose a country"))] + [
+            SelectChoice(code, name) for code, name in country_choices()
+        ]
 
     @property
     def is_organization(self) -> bool:

@@ -1,0 +1,184 @@
+"""Fixtures: an app on SQLite (or on PostgreSQL with TEST_DATABASE_URL), a client that signs
+and logs in the way a user does, and the bundled petition."""
+
+import os
+import re
+from types import SimpleNamespace
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import inspect, text
+
+from petition import create_app
+from petition.extensions import db as _db
+from petition.models import Organizer, Petition, Signature
+from petition.organizers.auth import create_organizer
+from petition.petitions import services
+from petition.petitions.importer import read_statement
+
+CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+ORGANIZER_EMAIL = "organizer@example.org"
+ORGANIZER_PASSWORD = "correct horse battery staple"
+
+
+def database_url(tmp_path_factory) -> str:
+    return os.environ.get("TEST_DATABASE_URL") or "sqlite:///" + str(
+        tmp_path_factory.mktemp("db") / "test.sqlite3"
+    )
+
+
+def test_config(url: str, **overrides) -> dict:
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": None,
+    }
+    config.update(overrides)
+    return config
+
+
+def reset_schema(app) -> None:
+    """Drop every table, then build the schema the way production does: with the migrations."""
+    with app.app_context():
+        with _db.engine.begin() as connection:
+            _db.metadata.drop_all(connection)
+            if inspect(connection).has_table("alembic_version"):
+                connection.execute(text("DROP TABLE alembic_version"))
+        upgrade()
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory):
+    return database_url(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def app(db_url):
+    app = create_app(test_config(db_url))
+    reset_schema(app)
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def make_app(db_url):
+    """Build another app on the same database with some settings changed."""
+    apps = []
+
+    def factory(**overrides):
+        other = create_app(test_config(db_url, **overrides))
+        apps.append(other)
+        return other
+
+    yield factory
+    for other in apps:
+        with other.app_context():
+            _db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def clean_tables(app):
+    """Every test starts from empty tables."""
+    yield
+    with app.app_context():
+        _db.session.remove()
+        with _db.engine.begin() as connection:
+            for table in reversed(_db.metadata.sorted_tables):
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def db(app):
+    with app.app_context():
+        yield _db
+        _db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def petition(app):
+    """The bundled statement, loaded as ``make run`` loads it: its id, slug and title."""
+    with app.app_context():
+        loaded, _ = services.load_petition(read_statement(app.config["BUNDLED_STATEMENT"]))
+        _db.session.commit()
+        return SimpleNamespace(id=loaded.id, slug=loaded.slug, title=loaded.title)
+
+
+@pytest.fixture
+def organizer(app):
+    with app.app_context():
+        create_organizer(ORGANIZER_EMAIL, ORGANIZER_PASSWORD)
+        _db.session.commit()
+    return ORGANIZER_EMAIL
+
+
+def csrf_token(html: str) -> str:
+    match = CSRF_INPUT.search(html)
+    assert match, "the page has no CSRF token"
+    return match.group(1) or match.group(2)
+
+
+def valid_fields(**overrides) -> dict:
+    fields = {
+        "kind": "individual",
+        "name": "Ana Quispe",
+        "email": "ana@example.org",
+        "country": "PE",
+        "city": "Cusco",
+        "affiliation": "",
+        "comment": "",
+        "public": "y",
+    }
+    fields.update(overrides)
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def organization_fields(**overrides) -> dict:
+    fields = valid_fields(
+        kind="organization",
+        name="Sindicato Unitario de Trabajadores",
+        email="contact@sutep.example.org",
+        contact_name="Rosa Mamani",
+        website="https://sutep.example.org",
+    )
+    fields.update(overrides)
+    return fields
+
+
+def sign(client, slug: str, page_query: str = "", **fields):
+    """Open the petition page, then post the sign form with its CSRF token, as a browser does."""
+    page = client.get(f"/p/{slug}{page_query}")
+    assert page.status_code == 200
+    data = {"csrf_token": csrf_token(page.get_data(as_text=True))}
+    data.update(fields or valid_fields())
+    return client.post(f"/p/{slug}/sign", data=data)
+
+
+def login(client, email=ORGANIZER_EMAIL, password=ORGANIZER_PASSWORD, next_url=""):
+    page = client.get("/admin/login" + (f"?next={next_url}" if next_url else ""))
+    token = csrf_token(page.get_data(as_text=True))
+    target = "/admin/login" + (f"?next={next_url}" if next_url else "")
+    return client.post(target, data={"csrf_token": token, "email": email, "password": password})
+
+
+def signatures(app):
+    """Every stored signature, oldest first."""
+    with app.app_context():
+        rows = _db.session.scalars(_db.select(Signature).order_by(Signature.id)).all()
+        _db.session.expunge_all()
+        return rows
+
+
+__all__ = ["Organizer", "Petition"]
