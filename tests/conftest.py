@@ -3,6 +3,7 @@ and logs in the way a user does, and the bundled petition."""
 
 import os
 import re
+from html import unescape as html_unescape
 from types import SimpleNamespace
 
 import pytest
@@ -17,6 +18,7 @@ from petition.petitions import services
 from petition.petitions.importer import read_statement
 
 CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+HIDDEN_INPUT = re.compile(r'<input([^>]*type="hidden"[^>]*)>')
 ORGANIZER_EMAIL = "organizer@example.org"
 ORGANIZER_PASSWORD = "correct horse battery staple"
 
@@ -130,6 +132,17 @@ def csrf_token(html: str) -> str:
     return match.group(1) or match.group(2)
 
 
+def hidden_inputs(html: str) -> dict:
+    """The hidden inputs of the sign form, which a browser sends back untouched."""
+    found = {}
+    for attributes in HIDDEN_INPUT.findall(html):
+        name = re.search(r'name="([^"]*)"', attributes)
+        value = re.search(r'value="([^"]*)"', attributes)
+        if name:
+            found[name.group(1)] = html_unescape(value.group(1)) if value else ""
+    return found
+
+
 def valid_fields(**overrides) -> dict:
     fields = {
         "kind": "individual",
@@ -161,7 +174,7 @@ def sign(client, slug: str, page_query: str = "", **fields):
     """Open the petition page, then post the sign form with its CSRF token, as a browser does."""
     page = client.get(f"/p/{slug}{page_query}")
     assert page.status_code == 200
-    data = {"csrf_token": csrf_token(page.get_data(as_text=True))}
+    data = hidden_inputs(page.get_data(as_text=True))
     data.update(fields or valid_fields())
     return client.post(f"/p/{slug}/sign", data=data)
 

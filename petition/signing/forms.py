@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from ..countries import country_choices
 from ..models import Signature
@@ -43,7 +43,7 @@ def printable(allow_newlines=False):
 def text_field(label, max_length, required_message=None, **kwargs):
     validators = [printable(), Length(max=max_length, message=_l("Use at most %(max)d characters."))]
     if required_message:
-        validators.insert(0, InputRequired(message=required_message))
+        validators.insert(0, DataRequired(message=required_message))
     return StringField(label, validators=validators, filters=[tidy], **kwargs)
 
 

@@ -1,0 +1,312 @@
+"""Signing: validation, one signature per address, races, CSRF, sources."""
+
+import threading
+
+import pytest
+
+from petition.extensions import db as _db
+from petition.models import Signature
+
+from .conftest import csrf_token, organization_fields, sign, signatures, valid_fields
+
+
+def error_beside(html: str, field_id: str) -> bool:
+    return f'id="{field_id}-error"' in html
+
+
+def test_individual_signature_is_stored_and_counted(app, client, petition):
+    response = sign(client, petition.slug, **valid_fields(updates="y", comment="¡Fuera Boluarte!"))
+
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/p/{petition.slug}/thanks")
+    [row] = signatures(app)
+    assert (row.kind, row.name, row.email, row.country, row.city) == (
+        "individual",
+        "Ana Quispe",
+        "ana@example.org",
+        "PE",
+        "Cusco",
+    )
+    assert row.public is True and row.updates is True
+    assert row.status == Signature.CONFIRMED and row.confirmed_at is not None
+    assert row.comment == "¡Fuera Boluarte!"
+    assert row.contact_name == "" and row.website == ""
+
+
+def test_organization_signature_keeps_contact_and_website(app, client, petition):
+    response = sign(client, petition.slug, **organization_fields(affiliation="ignored"))
+
+    assert response.status_code == 303
+    [row] = signatures(app)
+    assert row.kind == "organization"
+    assert row.contact_name == "Rosa Mamani"
+    assert row.website == "https://sutep.example.org"
+    assert row.affiliation == "", "affiliation belongs to individuals only"
+
+
+def test_thank_you_page_offers_sharing(client, petition):
+    response = sign(client, petition.slug)
+    page = client.get(response.headers["Location"])
+
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Thank you, Ana Quispe" in html
+    for channel in ("whatsapp", "telegram", "x", "facebook", "bluesky", "email", "link"):
+        assert f"source%3D{channel}" in html or f"source={channel}" in html
+
+
+def test_unticked_public_box_keeps_the_name_off_the_list(app, client, petition):
+    response = sign(client, petition.slug, **valid_fields(public=None))
+    client.get(response.headers["Location"])  # the thank-you page shows the flash
+
+    [row] = signatures(app)
+    assert row.public is False
+    listing = client.get(f"/p/{petition.slug}/signatories").get_data(as_text=True)
+    assert "Ana Quispe" not in listing
+
+
+def test_names_are_trimmed_and_spaces_folded(app, client, petition):
+    sign(client, petition.slug, **valid_fields(name="   Ana    Quispe  ", city="  Cusco "))
+
+    [row] = signatures(app)
+    assert (row.name, row.city) == ("Ana Quispe", "Cusco")
+
+
+def test_email_is_normalized_by_email_validator(app, client, petition):
+    sign(client, petition.slug, **valid_fields(email="  Ana@EXAMPLE.org "))
+
+    [row] = signatures(app)
+    assert row.email == "Ana@example.org"
+    assert row.email_key == "ana@example.org"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"name": ""}, "name", "Enter your name"),
+        ({"name": "   "}, "name", "Enter your name"),
+        ({"name": "x" * 201}, "name", "at most 200"),
+        ({"name": "Ana\x00Quispe"}, "name", "invisible or unreadable"),
+        ({"name": "Ana\x1bQuispe"}, "name", "invisible or unreadable"),
+        ({"name": "Ana \ufffd Quispe"}, "name", "invisible or unreadable"),
+        ({"email": ""}, "email", "Enter an email address"),
+        ({"email": "not-an-address"}, "email", "valid email address"),
+        ({"email": "ana@"}, "email", "valid email address"),
+        ({"email": "ana@example"}, "email", "valid email address"),
+        ({"email": "a" * 250 + "@example.org"}, "email", "at most 254"),
+        ({"country": ""}, "country", "Choose a country"),
+        ({"country": "XX"}, "country", "from the list"),
+        ({"country": "Peru"}, "country", "from the list"),
+        ({"city": "c" * 101}, "city", "at most 100"),
+        ({"affiliation": "a" * 201}, "affiliation", "at most 200"),
+        ({"comment": "c" * 501}, "comment", "at most 500"),
+        ({"comment": "bad\x07bell"}, "comment", "invisible or unreadable"),
+        ({"kind": "robot"}, "kind", "Not a valid choice"),
+    ],
+)
+def test_invalid_individual_is_refused_with_the_error_beside_its_field(
+    app, client, petition, overrides, field, message
+):
+    response = sign(client, petition.slug, **valid_fields(**overrides))
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'class="error-summary"' in html
+    assert error_beside(html, field), f"no error beside {field}"
+    assert message in html
+    assert signatures(app) == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"contact_name": ""}, "contact_name", "contact person"),
+        ({"website": "javascript:alert(1)"}, "website", "http:// or https://"),
+        ({"website": "ftp://files.example.org"}, "website", "http:// or https://"),
+        ({"website": "https://"}, "website", "http:// or https://"),
+        ({"website": "https://localhost"}, "website", "http:// or https://"),
+        ({"website": "https://example.org:99999"}, "website", "http:// or https://"),
+    ],
+)
+def test_invalid_organization_is_refused_with_the_error_beside_its_field(
+    app, client, petition, overrides, field, message
+):
+    response = sign(client, petition.slug, **organization_fields(**overrides))
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert error_beside(html, field)
+    assert message in html
+    assert signatures(app) == []
+
+
+def test_a_bare_domain_becomes_an_https_website(app, client, petition):
+    sign(client, petition.slug, **organization_fields(website="sutep.example.org/about"))
+
+    [row] = signatures(app)
+    assert row.website == "https://sutep.example.org/about"
+
+
+def test_errors_keep_what_the_signer_typed(client, petition):
+    response = sign(client, petition.slug, **valid_fields(email="nope", name="Ana Quispe"))
+
+    html = response.get_data(as_text=True)
+    assert 'value="Ana Quispe"' in html
+    assert 'value="nope"' in html
+
+
+def test_hostile_input_is_escaped_when_re_rendered(client, petition):
+    hostile = '"><script>alert(1)</script>'
+    response = sign(client, petition.slug, **valid_fields(name=hostile, email="bad"))
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;" in html
+
+
+@pytest.mark.parametrize("email", ["ana@example.org", "ANA@example.org", "Ana@Example.ORG"])
+def test_duplicate_email_is_not_counted_twice(app, client, petition, email):
+    sign(client, petition.slug, **valid_fields(email="ana@example.org"))
+    response = sign(client, petition.slug, **valid_fields(email=email, name="Someone Else"))
+
+    assert response.status_code == 303
+    rows = signatures(app)
+    assert [row.name for row in rows] == ["Ana Quispe"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "already signed" in page
+    assert "Someone Else" not in page
+
+
+def test_same_email_may_sign_another_petition(app, client, petition, db):
+    from petition.petitions.services import load_petition
+
+    other, _ = load_petition({"slug": "another", "title": "Another statement", "body": "Text."})
+    db.session.commit()
+    sign(client, petition.slug)
+    sign(client, "another")
+
+    assert len(signatures(app)) == 2
+
+
+def test_identical_requests_racing_store_one_row(app, petition):
+    """24 clients post the same signature at the same moment: one row, no server error."""
+    clients = [app.test_client() for _ in range(24)]
+    tokens = [csrf_token(c.get(f"/p/{petition.slug}").get_data(as_text=True)) for c in clients]
+    barrier = threading.Barrier(len(clients))
+    statuses = []
+
+    def post(client, token):
+        barrier.wait()
+        response = client.post(
+            f"/p/{petition.slug}/sign", data={"csrf_token": token, **valid_fields()}
+        )
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=post, args=pair) for pair in zip(clients, tokens, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(set(statuses)) == [303], statuses
+    assert len(signatures(app)) == 1
+
+
+def test_post_without_csrf_token_is_refused(app, client, petition):
+    client.get(f"/p/{petition.slug}")
+    response = client.post(f"/p/{petition.slug}/sign", data=valid_fields())
+
+    assert response.status_code == 400
+    assert signatures(app) == []
+
+
+def test_signing_by_get_is_not_allowed(client, petition):
+    assert client.get(f"/p/{petition.slug}/sign").status_code == 405
+
+
+def test_signing_an_unknown_petition_is_404(client, petition):
+    page = client.get(f"/p/{petition.slug}")
+    token = csrf_token(page.get_data(as_text=True))
+    response = client.post("/p/no-such-petition/sign", data={"csrf_token": token, **valid_fields()})
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "stored"),
+    [
+        ("?source=whatsapp", "whatsapp"),
+        ("?source=Telegram", "telegram"),
+        ("?source=<script>", ""),
+        ("?source=" + "x" * 41, ""),
+        ("", ""),
+    ],
+)
+def test_signature_records_the_source_of_the_link(app, client, petition, query, stored):
+    sign(client, petition.slug, page_query=query, **valid_fields())
+
+    [row] = signatures(app)
+    assert row.source == stored
+
+
+def test_signature_records_locale_and_a_hash_of_the_address_not_the_address(app, client, petition):
+    sign(client, petition.slug)
+
+    [row] = signatures(app)
+    assert row.locale == "en"
+    assert len(row.ip_hash) == 64 and "127.0.0.1" not in row.ip_hash
+
+
+def test_closed_petition_refuses_signatures_politely(app, client, petition, db):
+    from petition.models import Petition, utcnow
+
+    db.session.get(Petition, petition.id).closes_at = utcnow()
+    db.session.commit()
+    page = client.get(f"/p/{petition.slug}").get_data(as_text=True)
+    assert "closed" in page
+    token = csrf_token(client.get("/admin/login").get_data(as_text=True))
+    response = client.post(f"/p/{petition.slug}/sign", data={"csrf_token": token, **valid_fields()})
+
+    assert response.status_code == 303
+    assert signatures(app) == []
+
+
+def test_unique_constraint_holds_without_the_form(app, petition, db):
+    """The database refuses a second row for the same address, whatever the code above it does."""
+    from sqlalchemy.exc import IntegrityError
+
+    for name in ("First", "Second"):
+        db.session.add(
+            Signature(
+                petition_id=petition.id,
+                kind="individual",
+                name=name,
+                email="same@example.org",
+                email_key="same@example.org",
+                country="PE",
+            )
+        )
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_unknown_kind_is_refused_by_the_database(app, petition, db):
+    from sqlalchemy.exc import IntegrityError
+
+    db.session.add(
+        Signature(
+            petition_id=petition.id,
+            kind="robot",
+            name="R",
+            email="r@example.org",
+            email_key="r@example.org",
+            country="PE",
+        )
+    )
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+__all__ = ["_db"]
