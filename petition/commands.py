@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from .extensions import db
+from .mail.sender import run_worker, send_due, unsent_count
 from .models import Petition, count_signatures
 from .organizers.auth import create_organizer
 from .organizers.export import iter_csv
@@ -17,6 +18,7 @@ from .petitions.importer import StatementError, read_statement
 petition_cli = AppGroup("petition", help="Load and list petitions.")
 organizer_cli = AppGroup("organizer", help="Manage organizer accounts.")
 signatures_cli = AppGroup("signatures", help="Work with signatures.")
+mail_cli = AppGroup("mail", help="Deliver the email outbox.")
 
 
 @petition_cli.command("load")
@@ -87,6 +89,18 @@ def export_command(slug, output):
         output.write(chunk)
 
 
+@mail_cli.command("send")
+@click.option("--loop", is_flag=True, help="Keep running, sending new mail as it is queued.")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between passes with --loop.")
+def send_mail_command(loop, interval):
+    """Send the emails that are due (once, or as a worker with --loop)."""
+    if loop:
+        run_worker(interval=interval)
+        return
+    sent, failed = send_due(limit=10_000)
+    click.echo(f"sent {sent}, failed {failed}, waiting {unsent_count()}")
+
+
 def register(app):
-    for group in (petition_cli, organizer_cli, signatures_cli):
+    for group in (petition_cli, organizer_cli, signatures_cli, mail_cli):
         app.cli.add_command(group)

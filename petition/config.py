@@ -40,6 +40,15 @@ class Config:
     BABEL_DEFAULT_LOCALE = "en"
     LANGUAGES = ("en",)
 
+    MAIL_RETRY_SECONDS = 30
+    # Emails one address may cause on one petition: the confirmation and a few resends or notices.
+    MAX_EMAILS_PER_SIGNATURE = 4
+    CONFIRM_TOKEN_MAX_AGE = 7 * 24 * 3600
+    WITHDRAW_TOKEN_MAX_AGE = 400 * 24 * 3600
+
+    # Personal data of a petition closed this many days ago is anonymized by `signatures purge`.
+    PURGE_AFTER_DAYS = 180
+
     SIGNATORIES_PER_PAGE = 50
     LATEST_SIGNATORIES = 10
     BUNDLED_STATEMENT = str(ROOT / "content" / "solidarity-with-the-peruvian-people.md")

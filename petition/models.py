@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
     select,
 )
@@ -43,6 +44,7 @@ class Petition(db.Model):
     goal: Mapped[int] = mapped_column(default=1000)
     featured: Mapped[bool] = mapped_column(default=False)
     requires_confirmation: Mapped[bool] = mapped_column(default=False)
+    organizations_need_approval: Mapped[bool] = mapped_column(default=False, server_default=false())
     closes_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -73,11 +75,16 @@ class Signature(db.Model):
     ORGANIZATION = "organization"
     KINDS = (INDIVIDUAL, ORGANIZATION)
 
-    # States: a pending signature waits for its email to be confirmed; only confirmed ones count.
+    # States. Pending: the email is not confirmed yet. Unapproved: an organization waiting for an
+    # organizer's approval. Confirmed: counted and listed (when public). Hidden: counted, never
+    # listed. Rejected: neither. Only confirmed and hidden signatures count.
     PENDING = "pending"
+    AWAITING_APPROVAL = "unapproved"
     CONFIRMED = "confirmed"
+    HIDDEN = "hidden"
     REJECTED = "rejected"
-    STATUSES = (PENDING, CONFIRMED, REJECTED)
+    STATUSES = (PENDING, AWAITING_APPROVAL, CONFIRMED, HIDDEN, REJECTED)
+    COUNTED = (CONFIRMED, HIDDEN)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     petition_id: Mapped[int] = mapped_column(ForeignKey("petition.id", ondelete="CASCADE"))
@@ -99,6 +106,8 @@ class Signature(db.Model):
     source: Mapped[str] = mapped_column(String(40), default="")
     locale: Mapped[str] = mapped_column(String(8), default="en")
     ip_hash: Mapped[str] = mapped_column(String(64), default="")
+    # Emails sent because of this address (confirmations and repeat notices), to cap resends.
+    emails_sent: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     petition: Mapped[Petition] = relationship(back_populates="signatures")
@@ -106,7 +115,9 @@ class Signature(db.Model):
     __table_args__ = (
         UniqueConstraint("petition_id", "email_key"),
         CheckConstraint("kind IN ('individual', 'organization')", name="kind_known"),
-        CheckConstraint("status IN ('pending', 'confirmed', 'rejected')", name="status_known"),
+        CheckConstraint(
+            "status IN ('pending', 'unapproved', 'confirmed', 'hidden', 'rejected')", name="status_known"
+        ),
         Index("ix_signature_petition_status_kind", "petition_id", "status", "kind"),
         Index("ix_signature_petition_created", "petition_id", "created_at"),
     )
@@ -115,15 +126,21 @@ class Signature(db.Model):
     def is_organization(self) -> bool:
         return self.kind == self.ORGANIZATION
 
+    @property
+    def is_counted(self) -> bool:
+        return self.status in self.COUNTED
+
     @classmethod
     def counted(cls, petition):
-        """Signatures of ``petition`` that count: confirmed ones."""
-        return select(cls).where(cls.petition_id == petition.id, cls.status == cls.CONFIRMED)
+        """Signatures of ``petition`` that count: confirmed and hidden ones."""
+        return select(cls).where(cls.petition_id == petition.id, cls.status.in_(cls.COUNTED))
 
     @classmethod
     def listed(cls, petition):
-        """Counted signatures whose signers agreed to appear on the public list."""
-        return cls.counted(petition).where(cls.public.is_(True))
+        """Confirmed signatures whose signers agreed to appear on the public list."""
+        return select(cls).where(
+            cls.petition_id == petition.id, cls.status == cls.CONFIRMED, cls.public.is_(True)
+        )
 
     def __repr__(self) -> str:
         return f"<Signature {self.id} {self.kind} {self.status}>"
@@ -133,7 +150,7 @@ def count_signatures(petition) -> dict[str, int]:
     """Counted signatures of ``petition``: total, individuals and organizations."""
     rows = db.session.execute(
         select(Signature.kind, func.count())
-        .where(Signature.petition_id == petition.id, Signature.status == Signature.CONFIRMED)
+        .where(Signature.petition_id == petition.id, Signature.status.in_(Signature.COUNTED))
         .group_by(Signature.kind)
     ).all()
     by_kind = dict(rows)
@@ -150,7 +167,7 @@ def count_by_country(petition) -> dict[str, int]:
     """Counted signatures of ``petition`` by ISO country code, largest first."""
     rows = db.session.execute(
         select(Signature.country, func.count().label("n"))
-        .where(Signature.petition_id == petition.id, Signature.status == Signature.CONFIRMED)
+        .where(Signature.petition_id == petition.id, Signature.status.in_(Signature.COUNTED))
         .group_by(Signature.country)
         .order_by(func.count().desc(), Signature.country)
     ).all()
@@ -174,3 +191,50 @@ class Organizer(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<Organizer {self.email}>"
+
+
+class ModerationEvent(db.Model):
+    """An organizer's action on signatures: who did what, to how many, and when."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petition.id", ondelete="CASCADE"))
+    organizer_id: Mapped[int | None] = mapped_column(ForeignKey("organizer.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(20))
+    signature_count: Mapped[int] = mapped_column(default=0)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+    organizer: Mapped[Organizer | None] = relationship()
+
+
+class OutboxMessage(db.Model):
+    """An email waiting to be sent. Stored in the same transaction as what caused it, so it is
+    never lost; the sender delivers it later and retries with backoff."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text, default="")
+    headers: Mapped[dict] = mapped_column(JSON, default=dict)
+    purpose: Mapped[str] = mapped_column(String(30), default="")
+    signature_id: Mapped[int | None] = mapped_column(ForeignKey("signature.id", ondelete="SET NULL"))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[dt.datetime | None]
+    sent_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_outbox_unsent", "sent_at", "next_attempt_at"),)
+
+    @classmethod
+    def due(cls, now: dt.datetime):
+        """Unsent messages whose next attempt has come and that no sender holds."""
+        return select(cls).where(
+            cls.sent_at.is_(None),
+            cls.next_attempt_at <= now,
+            (cls.locked_until.is_(None)) | (cls.locked_until < now),
+        )

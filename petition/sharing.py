@@ -2,16 +2,21 @@
 
 from urllib.parse import quote, urlencode
 
-from flask import current_app, request, url_for
+from flask import current_app, has_request_context, request, url_for
 from flask_babel import gettext as _
 
+DEV_ORIGIN = "http://127.0.0.1:5000"
 CHANNELS = ("whatsapp", "telegram", "x", "facebook", "bluesky", "email")
 
 
 def absolute_url(endpoint: str, **values) -> str:
-    """``endpoint`` as an absolute URL on ``BASE_URL``, else on the request's own host."""
-    base = current_app.config.get("BASE_URL") or request.host_url.rstrip("/")
-    return base + url_for(endpoint, **values)
+    """``endpoint`` as an absolute URL on ``BASE_URL``, else on the request's own host (outside a
+    request, as in the mail worker, on the address ``make run`` serves)."""
+    if has_request_context():
+        base = current_app.config.get("BASE_URL") or request.host_url.rstrip("/")
+        return base + url_for(endpoint, **values)
+    base = current_app.config.get("BASE_URL") or DEV_ORIGIN
+    return base + current_app.url_map.bind("localhost").build(endpoint, values)
 
 
 def petition_url(petition, source: str | None = None) -> str:

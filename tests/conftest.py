@@ -3,10 +3,14 @@ and logs in the way a user does, and the bundled petition."""
 
 import os
 import re
+import socket
+from email import message_from_bytes
+from email.policy import default as email_policy
 from html import unescape as html_unescape
 from types import SimpleNamespace
 
 import pytest
+from aiosmtpd.controller import Controller
 from flask_migrate import upgrade
 from sqlalchemy import inspect, text
 
@@ -109,13 +113,25 @@ def runner(app):
     return app.test_cli_runner()
 
 
-@pytest.fixture
-def petition(app):
-    """The bundled statement, loaded as ``make run`` loads it: its id, slug and title."""
+def load_bundled(app, **settings) -> SimpleNamespace:
     with app.app_context():
-        loaded, _ = services.load_petition(read_statement(app.config["BUNDLED_STATEMENT"]))
+        statement = read_statement(app.config["BUNDLED_STATEMENT"]) | settings
+        loaded, _ = services.load_petition(statement)
         _db.session.commit()
         return SimpleNamespace(id=loaded.id, slug=loaded.slug, title=loaded.title)
+
+
+@pytest.fixture
+def petition(app):
+    """The bundled statement, set to count signatures at once (no email confirmation, no
+    approval of organizations): its id, slug and title."""
+    return load_bundled(app, requires_confirmation=False, organizations_need_approval=False)
+
+
+@pytest.fixture
+def bundled_petition(app):
+    """The bundled statement as shipped: email confirmation, organizations approved."""
+    return load_bundled(app)
 
 
 @pytest.fixture
@@ -195,3 +211,50 @@ def signatures(app):
 
 
 __all__ = ["Organizer", "Petition"]
+
+
+class MailSink:
+    """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.messages = []
+        self.controller = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append(message_from_bytes(envelope.content, policy=email_policy))
+        return "250 Message accepted for delivery"
+
+    def start(self):
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def mail_sink():
+    """An SMTP server, not yet started for tests that need it down first."""
+    sink = MailSink(free_port())
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def smtp(mail_sink):
+    """A running SMTP server."""
+    mail_sink.start()
+    return mail_sink

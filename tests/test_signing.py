@@ -198,9 +198,7 @@ def test_identical_requests_racing_store_one_row(app, petition):
 
     def post(client, token):
         barrier.wait()
-        response = client.post(
-            f"/p/{petition.slug}/sign", data={"csrf_token": token, **valid_fields()}
-        )
+        response = client.post(f"/p/{petition.slug}/sign", data={"csrf_token": token, **valid_fields()})
         statuses.append(response.status_code)
 
     threads = [threading.Thread(target=post, args=pair) for pair in zip(clients, tokens, strict=True)]

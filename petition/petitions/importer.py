@@ -11,6 +11,9 @@ LINK = re.compile(r"\[([^\]]+)\]\((#|[^)\s]*)\)")
 AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
 SENTENCE_END = (".", "!", "?", ":", "”", '"', "’", ")", "]", "»")
 HEADING_MAX = 80
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+# The longest value each column holds: a longer one is refused here, not by the database.
+MAX_LENGTHS = {"slug": 80, "title": 200, "issuer": 200, "source_url": 500, "language": 8}
 
 
 class StatementError(ValueError):
@@ -21,15 +24,30 @@ def slugify(text: str) -> str:
     """A URL slug from a title: lower case ASCII words joined by hyphens."""
 
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:80] or "petition"
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:80].rstrip("-") or "petition"
 
 
 def read_statement(path) -> dict:
     """Parse ``path`` into the fields of a petition."""
     text = Path(path).read_text(encoding="utf-8").lstrip("\ufeff")
     if text.startswith("---"):
-        return parse_front_matter(text)
-    return parse_plain_text(text)
+        return check_statement(parse_front_matter(text))
+    return check_statement(parse_plain_text(text))
+
+
+def check_statement(statement: dict) -> dict:
+    """Refuse what the database would refuse, or store wrongly, with a message for the organizer."""
+    if not SLUG.fullmatch(statement["slug"]):
+        raise StatementError("the slug may hold only lower-case letters, digits and single hyphens")
+    for key, limit in MAX_LENGTHS.items():
+        if len(statement[key]) > limit:
+            raise StatementError(f"the {key} is longer than {limit} characters")
+    goal = statement.get("goal", 1)
+    if isinstance(goal, bool) or not isinstance(goal, int) or goal < 1:
+        raise StatementError("the goal must be a whole number above zero")
+    if not isinstance(statement.get("requires_confirmation", False), bool):
+        raise StatementError("requires_confirmation must be true or false")
+    return statement
 
 
 def parse_front_matter(text: str) -> dict:
@@ -47,9 +65,22 @@ def parse_front_matter(text: str) -> dict:
     subtitle = meta.get("subtitle") or []
     if isinstance(subtitle, str):
         subtitle = subtitle.splitlines()
+    if not isinstance(subtitle, list):
+        raise StatementError("the subtitle must be a line of text or a list of lines")
+    demands = meta.get("demands") or []
+    if isinstance(demands, str):
+        demands = [demands]
+    if not isinstance(demands, list):
+        raise StatementError("the demands must be a list")
     published = meta.get("date")
     if isinstance(published, str):
         published = parse_date(published)
+        if published is None:
+            raise StatementError(f"the date {meta['date']!r} is not a date like 2023-01-04")
+    elif isinstance(published, dt.datetime):
+        published = published.date()
+    elif published is not None and not isinstance(published, dt.date):
+        raise StatementError(f"the date {published!r} is not a date like 2023-01-04")
     statement = {
         "slug": str(meta.get("slug") or slugify(meta["title"])),
         "title": str(meta["title"]).strip(),
@@ -58,10 +89,10 @@ def parse_front_matter(text: str) -> dict:
         "published_on": published,
         "source_url": str(meta.get("source") or "").strip(),
         "language": str(meta.get("language") or "en"),
-        "demands": [str(demand).strip() for demand in meta.get("demands") or []],
+        "demands": [str(demand).strip() for demand in demands],
         "body": body.partition("\n")[2].strip(),
     }
-    for key in ("goal", "requires_confirmation"):
+    for key in ("goal", "requires_confirmation", "organizations_need_approval"):
         if key in meta:
             statement[key] = meta[key]
     return statement

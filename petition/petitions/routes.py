@@ -134,3 +134,8 @@ def healthz():
     if database_answers():
         return {"status": "ok"}, 200
     return {"status": "database unavailable"}, 503
+
+
+@bp.get("/privacy")
+def privacy():
+    return render_template("petitions/privacy.html", purge_days=current_app.config["PURGE_AFTER_DAYS"])

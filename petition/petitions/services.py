@@ -22,6 +22,7 @@ FIELDS = (
     "language",
     "goal",
     "requires_confirmation",
+    "organizations_need_approval",
 )
 markdown = MarkdownIt("commonmark", {"html": False})
 

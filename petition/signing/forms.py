@@ -83,6 +83,8 @@ class SignatureForm(FlaskForm):
     public = BooleanField(_l("Show my name on the public list of signatories"), default=True)
     updates = BooleanField(_l("Send me news about this campaign"), default=False)
     source = HiddenField(filters=[trim])
+    # A honeypot: hidden from people by CSS and from screen readers; bots fill it in.
+    homepage = StringField(_l("Leave this field empty"), filters=[trim])
 
     def __init__(self, *args, petition=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -90,6 +92,10 @@ class SignatureForm(FlaskForm):
         self.country.choices = [SelectChoice("", _l("Choose a country"))] + [
             SelectChoice(code, name) for code, name in country_choices()
         ]
+
+    @property
+    def caught_in_honeypot(self) -> bool:
+        return bool(self.homepage.data)
 
     @property
     def is_organization(self) -> bool:

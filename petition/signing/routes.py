@@ -1,5 +1,7 @@
 """Signing a petition: the form posts here; Post/Redirect/Get to the thank-you page."""
 
+import logging
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -12,6 +14,7 @@ from . import services
 from .forms import SignatureForm
 
 bp = Blueprint("signing", __name__)
+log = logging.getLogger(__name__)
 
 
 def sign_limit():
@@ -28,10 +31,18 @@ def sign(slug):
         return redirect(url_for("petitions.show", slug=slug), code=303)
     if not form.validate():
         return render_petition_page(petition, form, status=422)
+    if form.caught_in_honeypot:
+        # Answer as for a real signature, so the bot learns nothing; store nothing.
+        log.info("honeypot filled on %s; signature dropped", petition.slug)
+        target = "signing.check_email" if petition.requires_confirmation else "signing.thanks"
+        return redirect(url_for(target, slug=slug), code=303)
     signature, created = services.sign(
         petition, form.signature_fields(), locale=str(get_locale()), ip=request.remote_addr
     )
     db.session.commit()
+    if petition.requires_confirmation:
+        # New or repeat, the answer is the same: what differs goes to the address by email.
+        return redirect(url_for("signing.check_email", slug=slug), code=303)
     if created:
         flash(_("Thank you, %(name)s: your signature is counted.", name=signature.name), "success")
     else:
@@ -47,11 +58,25 @@ def sign(slug):
 
 @bp.get("/p/<slug>/thanks")
 def thanks(slug):
+    return thanks_page(slug, check_email=False)
+
+
+@bp.get("/p/<slug>/check-email")
+def check_email(slug):
+    return thanks_page(slug, check_email=True)
+
+
+def thanks_page(slug, check_email: bool):
+    """Thanks, and sharing; after a signature that waits for confirmation, where to look."""
     petition = get_petition_or_404(slug)
     return render_template(
         "signing/thanks.html",
+        check_email=check_email,
         petition=petition,
         counts=count_signatures(petition),
         share_links=share_links(petition),
         share_url=petition_url(petition, source="link"),
     )
+
+
+from . import links  # noqa: E402,F401 - registers the emailed-link routes on bp

@@ -1,15 +1,19 @@
-"""Storing signatures: one per email address per petition, whatever the timing."""
+"""Storing signatures: one per email address per petition, whatever the timing; the emails
+that confirm them; confirmation and withdrawal."""
 
 import hashlib
 import hmac
 import logging
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
+from ..mail import queue_email
 from ..models import Signature, utcnow
+from ..sharing import absolute_url, petition_url
+from . import tokens
 
 log = logging.getLogger(__name__)
 
@@ -34,26 +38,37 @@ def find_signature(petition, email: str) -> Signature | None:
     )
 
 
+def status_once_confirmed(petition, kind: str) -> str:
+    """Where a signature goes once its address is confirmed (or at once, without confirmation)."""
+    if kind == Signature.ORGANIZATION and petition.organizations_need_approval:
+        return Signature.AWAITING_APPROVAL
+    return Signature.CONFIRMED
+
+
 def sign(petition, fields: dict, locale: str = "en", ip: str | None = None):
     """Add a signature to ``petition``; return ``(signature, created)``.
 
-    A repeat address returns the signature already there and stores nothing. The unique
-    constraint settles a race between two identical requests: the loser sees the winner's row.
+    A repeat address stores nothing; on a petition that confirms by email, the address is sent
+    its confirmation again or told it has signed already (capped per address), so the page
+    reveals nothing about whether an address has signed. The unique constraint settles a race
+    between identical requests: the loser sees the winner's row.
     """
     existing = find_signature(petition, fields["email"])
     if existing is not None:
+        notify_repeat(petition, existing)
         return existing, False
     signature = Signature(
         petition_id=petition.id,
         email_key=email_key(fields["email"]),
         locale=locale,
         ip_hash=hash_ip(ip),
+        emails_sent=1,
         **fields,
     )
     if petition.requires_confirmation:
         signature.status = Signature.PENDING
     else:
-        signature.status = Signature.CONFIRMED
+        signature.status = status_once_confirmed(petition, signature.kind)
         signature.confirmed_at = utcnow()
     try:
         with db.session.begin_nested():
@@ -63,5 +78,63 @@ def sign(petition, fields: dict, locale: str = "en", ip: str | None = None):
         if existing is None:
             raise
         return existing, False
+    signature.petition = petition
+    queue_signer_email(signature, "confirm" if petition.requires_confirmation else "receipt")
     log.info("signed petition=%s signature=%s kind=%s", petition.slug, signature.id, signature.kind)
     return signature, True
+
+
+def notify_repeat(petition, signature: Signature) -> None:
+    """Tell the owner of an address that signed again, by email, at most a few times."""
+    if not petition.requires_confirmation or signature.status == Signature.REJECTED:
+        return
+    if not reserve_email(signature):
+        log.info("repeat signature %s: email cap reached, nothing sent", signature.id)
+        return
+    template = "confirm" if signature.status == Signature.PENDING else "already_signed"
+    queue_signer_email(signature, template)
+
+
+def reserve_email(signature: Signature) -> bool:
+    """Count one more email for ``signature`` unless its cap is reached (atomic across workers)."""
+    cap = current_app.config["MAX_EMAILS_PER_SIGNATURE"]
+    result = db.session.execute(
+        update(Signature)
+        .where(Signature.id == signature.id, Signature.emails_sent < cap)
+        .values(emails_sent=Signature.emails_sent + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def queue_signer_email(signature: Signature, template: str) -> None:
+    """Queue ``template`` for the signer, with the links it needs; every one can withdraw."""
+    petition = signature.petition
+    queue_email(
+        signature.email,
+        template,
+        locale=signature.locale,
+        signature_id=signature.id,
+        signature=signature,
+        petition=petition,
+        petition_url=petition_url(petition),
+        confirm_url=absolute_url("signing.confirm", token=tokens.make_token(signature, tokens.CONFIRM)),
+        withdraw_url=absolute_url("signing.withdraw", token=tokens.make_token(signature, tokens.WITHDRAW)),
+        privacy_url=absolute_url("petitions.privacy"),
+    )
+
+
+def confirm(signature: Signature) -> bool:
+    """Confirm a pending signature; return whether anything changed."""
+    if signature.status != Signature.PENDING:
+        return False
+    signature.status = status_once_confirmed(signature.petition, signature.kind)
+    signature.confirmed_at = utcnow()
+    log.info("confirmed signature=%s status=%s", signature.id, signature.status)
+    return True
+
+
+def withdraw(signature: Signature) -> None:
+    """Delete a signature at its signer's request."""
+    log.info("withdrawn signature=%s petition=%s", signature.id, signature.petition_id)
+    db.session.delete(signature)

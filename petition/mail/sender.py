@@ -1,0 +1,187 @@
+"""Delivering the outbox over SMTP, with retries and backoff; safe to run in several processes."""
+
+import datetime as dt
+import logging
+import smtplib
+import ssl
+import time
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from urllib.parse import unquote, urlsplit
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from ..extensions import db
+from ..models import OutboxMessage, utcnow
+
+log = logging.getLogger(__name__)
+LOCK_SECONDS = 300
+MAX_BACKOFF_SECONDS = 3600
+
+
+class SMTPSettings:
+    """What ``SMTP_URL`` says: ``smtp://user:pass@host:port`` or ``smtps://`` for TLS."""
+
+    def __init__(self, url: str):
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError("SMTP_URL must look like smtp://user:pass@host:port or smtps://…")
+        self.tls = parts.scheme == "smtps"
+        self.host = parts.hostname
+        self.port = parts.port or (465 if self.tls else 25)
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+
+    def connect(self, timeout: float = 15) -> smtplib.SMTP:
+        if self.tls:
+            connection = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=timeout, context=ssl.create_default_context()
+            )
+        else:
+            connection = smtplib.SMTP(self.host, self.port, timeout=timeout)
+            connection.ehlo()
+            if connection.has_extn("starttls"):
+                connection.starttls(context=ssl.create_default_context())
+                connection.ehlo()
+        if self.username:
+            connection.login(self.username, self.password or "")
+        return connection
+
+
+def build_message(message: OutboxMessage) -> EmailMessage:
+    sender = current_app.config["MAIL_FROM"]
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message.recipient
+    email["Subject"] = message.subject
+    email["Date"] = formatdate(localtime=False)
+    email["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
+    for name, value in (message.headers or {}).items():
+        email[name] = value
+    email.set_content(message.text_body)
+    if message.html_body:
+        email.add_alternative(message.html_body, subtype="html")
+    return email
+
+
+def backoff_seconds(attempts: int) -> int:
+    """30 s, 1 min, 2 min, 4 min… up to an hour between attempts."""
+    base = current_app.config["MAIL_RETRY_SECONDS"]
+    return min(base * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
+
+
+def claim_due(now: dt.datetime, limit: int) -> list[int]:
+    """Lock up to ``limit`` due messages for this sender; another sender skips them."""
+    candidates = db.session.scalars(
+        OutboxMessage.due(now).with_only_columns(OutboxMessage.id).order_by(OutboxMessage.id).limit(limit)
+    ).all()
+    claimed = []
+    for message_id in candidates:
+        result = db.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.locked_until.is_(None) | (OutboxMessage.locked_until < now),
+            )
+            .values(locked_until=now + dt.timedelta(seconds=LOCK_SECONDS))
+        )
+        if result.rowcount == 1:
+            claimed.append(message_id)
+    db.session.commit()
+    return claimed
+
+
+def record_failure(message: OutboxMessage, error: Exception, now: dt.datetime) -> None:
+    message.attempts += 1
+    message.last_error = f"{type(error).__name__}: {error}"[:1000]
+    message.next_attempt_at = now + dt.timedelta(seconds=backoff_seconds(message.attempts))
+    message.locked_until = None
+    log.warning(
+        "email %s not sent (attempt %s): %s; next try at %s",
+        message.id,
+        message.attempts,
+        message.last_error,
+        message.next_attempt_at,
+    )
+
+
+def send_due(limit: int = 100, now: dt.datetime | None = None) -> tuple[int, int]:
+    """Send the messages that are due; return how many were sent and how many failed."""
+    now = now or utcnow()
+    claimed = claim_due(now, limit)
+    if not claimed:
+        return 0, 0
+    url = current_app.config.get("SMTP_URL")
+    connection, failure = None, None
+    if url:
+        try:
+            connection = SMTPSettings(url).connect()
+        except (OSError, smtplib.SMTPException, ValueError) as error:
+            failure = error
+    sent = failed = 0
+    try:
+        for message_id in claimed:
+            message = db.session.get(OutboxMessage, message_id)
+            try:
+                if failure:
+                    raise failure
+                deliver(message, connection)
+            except (OSError, smtplib.SMTPException, ValueError) as error:
+                record_failure(message, error, now)
+                failed += 1
+            else:
+                message.attempts += 1
+                message.sent_at = utcnow()
+                message.locked_until = None
+                sent += 1
+                log.info("email sent id=%s purpose=%s", message.id, message.purpose)
+            db.session.commit()
+    finally:
+        if connection is not None:
+            try:
+                connection.quit()
+            except (OSError, smtplib.SMTPException):
+                connection.close()
+    return sent, failed
+
+
+def deliver(message: OutboxMessage, connection) -> None:
+    """Hand one message to the SMTP server, or write it to the log when there is none."""
+    email = build_message(message)
+    if connection is None:
+        log.info(
+            "email (no SMTP_URL, not sent) to=%s subject=%s\n%s",
+            message.recipient,
+            message.subject,
+            message.text_body,
+        )
+        return
+    connection.send_message(email)
+
+
+def unsent_count() -> int:
+    """Messages not delivered yet."""
+    return db.session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
+    )
+
+
+def run_worker(interval: float = 2.0, stop=None, batch: int = 100) -> None:
+    """Send due messages until ``stop`` (a threading.Event) is set or the process ends."""
+    log.info("mail sender started, polling every %.1fs", interval)
+    while stop is None or not stop.is_set():
+        sent = 0
+        try:
+            sent, _failed = send_due(limit=batch)
+        except Exception:
+            log.exception("mail sender pass failed; retrying")
+            db.session.rollback()
+        finally:
+            db.session.remove()
+        if sent < batch:  # a full batch means more may be due: go again at once
+            if stop is not None:
+                stop.wait(interval)
+            else:
+                time.sleep(interval)
