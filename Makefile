@@ -9,9 +9,12 @@ CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: run test lint format browser clean
 
+# The mail sender runs beside the site and stops with it.
 run: $(VENV)/.installed
 	$(FLASK) db upgrade
 	$(FLASK) petition seed
+	$(FLASK) mail send --loop & sender=$$!; \
+	trap 'kill $$sender 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.dev-installed browser node_modules/.installed

@@ -4,9 +4,11 @@ import logging
 import os
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .requests import PetitionRequest
 
 __version__ = "0.1.0"
 
@@ -19,6 +21,7 @@ def create_app(config=None):
         template_folder=str(settings.ROOT / "templates"),
         static_folder=str(settings.ROOT / "static"),
     )
+    app.request_class = PetitionRequest
     configure(app, config)
     register_extensions(app)
     register_blueprints(app)
@@ -26,6 +29,9 @@ def create_app(config=None):
     register_commands(app)
     register_request_hooks(app)
     app.jinja_env.add_extension("jinja2.ext.do")
+    if app.config["PROXY_COUNT"]:
+        count = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     return app
 
 

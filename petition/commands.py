@@ -14,6 +14,7 @@ from .organizers.auth import create_organizer
 from .organizers.export import iter_csv
 from .petitions import services
 from .petitions.importer import StatementError, read_statement
+from .signing.privacy import petitions_to_purge, purge_petition
 
 petition_cli = AppGroup("petition", help="Load and list petitions.")
 organizer_cli = AppGroup("organizer", help="Manage organizer accounts.")
@@ -87,6 +88,17 @@ def export_command(slug, output):
         raise click.ClickException(f"no petition with slug {slug!r}")
     for chunk in iter_csv(petition):
         output.write(chunk)
+
+
+@signatures_cli.command("purge")
+@click.option("--days", type=int, default=None, help="Days after closing (default: PURGE_AFTER_DAYS).")
+def purge_command(days):
+    """Anonymize the personal data of petitions closed more than DAYS days ago."""
+    days = current_app.config["PURGE_AFTER_DAYS"] if days is None else days
+    for petition in petitions_to_purge(days):
+        touched = purge_petition(petition)
+        click.echo(f"{petition.slug}: {touched} signatures anonymized")
+    db.session.commit()
 
 
 @mail_cli.command("send")

@@ -29,8 +29,12 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
-    RATELIMIT_SIGN = "30 per minute;600 per hour"
+    # Generous per address: a campus or a mobile carrier puts many signers behind one IP.
+    RATELIMIT_SIGN = "100 per minute;2000 per hour"
     RATELIMIT_LOGIN = "10 per minute;50 per hour"
+    RATELIMIT_EMAILED_LINKS = "30 per minute"
+    # How many proxies in front of the app set X-Forwarded-For/-Proto (nginx: 1).
+    PROXY_COUNT = 0
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -33,7 +33,7 @@ def database_url(tmp_path_factory) -> str:
     )
 
 
-def test_config(url: str, **overrides) -> dict:
+def app_config(url: str, **overrides) -> dict:
     config = {
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": url,
@@ -62,7 +62,7 @@ def db_url(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def app(db_url):
-    app = create_app(test_config(db_url))
+    app = create_app(app_config(db_url))
     reset_schema(app)
     yield app
     with app.app_context():
@@ -75,7 +75,7 @@ def make_app(db_url):
     apps = []
 
     def factory(**overrides):
-        other = create_app(test_config(db_url, **overrides))
+        other = create_app(app_config(db_url, **overrides))
         apps.append(other)
         return other
 

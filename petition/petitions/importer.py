@@ -45,8 +45,9 @@ def check_statement(statement: dict) -> dict:
     goal = statement.get("goal", 1)
     if isinstance(goal, bool) or not isinstance(goal, int) or goal < 1:
         raise StatementError("the goal must be a whole number above zero")
-    if not isinstance(statement.get("requires_confirmation", False), bool):
-        raise StatementError("requires_confirmation must be true or false")
+    for key in ("requires_confirmation", "organizations_need_approval"):
+        if not isinstance(statement.get(key, False), bool):
+            raise StatementError(f"{key} must be true or false")
     return statement
 
 

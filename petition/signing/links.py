@@ -1,9 +1,9 @@
 """The links emailed to signers. Opening one shows a page with a button; only the POST acts,
 because mail scanners open links."""
 
-from flask import render_template
+from flask import current_app, render_template
 
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import Signature
 from . import services, tokens
 from .routes import bp
@@ -47,7 +47,12 @@ def confirm(token):
     return render_template("signing/confirm.html", signature=signature, petition=signature.petition)
 
 
+def emailed_links_limit():
+    return current_app.config["RATELIMIT_EMAILED_LINKS"]
+
+
 @bp.post("/confirm/<token>")
+@limiter.limit(emailed_links_limit)
 def confirm_post(token):
     signature, problem = signature_from(token, tokens.CONFIRM)
     if problem:
@@ -66,6 +71,7 @@ def withdraw(token):
 
 
 @bp.post("/withdraw/<token>")
+@limiter.limit(emailed_links_limit)
 def withdraw_post(token):
     signature, problem = signature_from(token, tokens.WITHDRAW)
     if problem:
