@@ -54,6 +54,7 @@ class Config:
     PURGE_AFTER_DAYS = 180
 
     SIGNATORIES_PER_PAGE = 50
+    MODERATION_PER_PAGE = 100
     LATEST_SIGNATORIES = 10
     BUNDLED_STATEMENT = str(ROOT / "content" / "solidarity-with-the-peruvian-people.md")
 

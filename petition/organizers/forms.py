@@ -2,8 +2,11 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
-from wtforms.validators import InputRequired, Length
+from wtforms import DateField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.fields import SelectChoice
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+from ..models import Signature
 
 
 class LoginForm(FlaskForm):
@@ -17,3 +20,49 @@ class LoginForm(FlaskForm):
         validators=[InputRequired(message=_l("Enter your password.")), Length(max=200)],
         render_kw={"autocomplete": "current-password"},
     )
+
+
+class SignatureFilterForm(FlaskForm):
+    """The organizer's filters on the signature list (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        _l("Status"),
+        choices=[SelectChoice("", _l("Any status"))]
+        + [SelectChoice(status, status) for status in Signature.STATUSES],
+        default="",
+    )
+    kind = SelectField(
+        _l("Kind"),
+        choices=[
+            SelectChoice("", _l("Everyone")),
+            SelectChoice(Signature.ORGANIZATION, _l("Organizations")),
+            SelectChoice(Signature.INDIVIDUAL, _l("Individuals")),
+        ],
+        default="",
+    )
+    country = StringField(_l("Country code"), validators=[Optional(), Length(min=2, max=2)])
+    q = StringField(_l("Name, email or domain"), validators=[Optional(), Length(max=200)])
+    since = DateField(_l("Signed from"), validators=[Optional()])
+    until = DateField(_l("Signed until"), validators=[Optional()])
+
+
+class ModerationForm(FlaskForm):
+    """A bulk action on the signatures ticked in the list."""
+
+    action = SelectField(
+        _l("Action"),
+        choices=[
+            SelectChoice("approve", _l("Approve")),
+            SelectChoice("hide", _l("Hide from the public list (still counted)")),
+            SelectChoice("reject", _l("Reject (not counted)")),
+            SelectChoice("restore", _l("Restore")),
+        ],
+    )
+    ids = SelectMultipleField(_l("Signatures"), coerce=int, validate_choice=False)
+
+    def validate_ids(self, field):
+        if not field.data:
+            raise ValidationError(_l("Tick at least one signature."))

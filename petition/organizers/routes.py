@@ -20,7 +20,7 @@ from sqlalchemy import select
 from ..extensions import db, limiter
 from ..models import Petition, Signature, count_signatures
 from ..petitions.routes import get_petition_or_404
-from . import auth
+from . import auth, moderation
 from .export import iter_csv
 from .forms import LoginForm
 
@@ -85,7 +85,12 @@ def petition_dashboard(slug):
         select(Signature).where(Signature.petition_id == petition.id).order_by(Signature.id.desc()).limit(50)
     ).all()
     return render_template(
-        "organizers/petition.html", petition=petition, counts=count_signatures(petition), latest=latest
+        "organizers/petition.html",
+        petition=petition,
+        counts=count_signatures(petition),
+        latest=latest,
+        awaiting_approval=moderation.awaiting_approval_count(petition),
+        events=moderation.recent_events(petition),
     )
 
 
@@ -100,3 +105,6 @@ def export_csv(slug):
     response.headers["Content-Disposition"] = f'attachment; filename="{petition.slug}-signatures.csv"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+from . import moderation_views  # noqa: E402,F401 - registers the moderation routes on bp
