@@ -304,3 +304,27 @@ def test_petition_without_confirmation_sends_a_receipt_with_a_withdrawal_link(ma
     [message] = smtp.messages
     assert "Thank you for signing" in message["Subject"]
     assert set(links_in(message)) == {"withdraw"}
+
+
+def test_worker_loop_sends_mail_queued_while_it_runs(mail_app, smtp, bundled_petition):
+    from petition.mail.sender import run_worker
+
+    stop = threading.Event()
+
+    def work():
+        with mail_app.app_context():
+            run_worker(interval=0.05, stop=stop)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    try:
+        sign(mail_app.test_client(), bundled_petition.slug, **valid_fields())
+        for _ in range(200):
+            if smtp.messages:
+                break
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    assert len(smtp.messages) == 1
+    assert not worker.is_alive()
