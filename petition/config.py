@@ -53,6 +53,10 @@ class Config:
     # Personal data of a petition closed this many days ago is anonymized by `signatures purge`.
     PURGE_AFTER_DAYS = 180
 
+    # Counts and the rendered petition page are reused this long (per worker process).
+    COUNTS_CACHE_SECONDS = 5
+    PAGE_CACHE_SECONDS = 5
+
     SIGNATORIES_PER_PAGE = 50
     MODERATION_PER_PAGE = 100
     LATEST_SIGNATORIES = 10

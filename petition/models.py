@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
@@ -20,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .cache import TTLCache, cached
 from .extensions import db
 
 
@@ -147,10 +149,16 @@ class Signature(db.Model):
 
 
 def count_signatures(petition) -> dict[str, int]:
-    """Counted signatures of ``petition``: total, individuals and organizations."""
+    """Counted signatures of ``petition``: total, individuals and organizations. Exact to within
+    ``COUNTS_CACHE_SECONDS``: a page view never scans the signatures."""
+    ttl = current_app.config["COUNTS_CACHE_SECONDS"]
+    return cached(_counts_cache, ("kinds", petition.id), ttl, lambda: _count_by_kind(petition.id))
+
+
+def _count_by_kind(petition_id: int) -> dict[str, int]:
     rows = db.session.execute(
         select(Signature.kind, func.count())
-        .where(Signature.petition_id == petition.id, Signature.status.in_(Signature.COUNTED))
+        .where(Signature.petition_id == petition_id, Signature.status.in_(Signature.COUNTED))
         .group_by(Signature.kind)
     ).all()
     by_kind = dict(rows)
@@ -165,13 +173,21 @@ def count_signatures(petition) -> dict[str, int]:
 
 def count_by_country(petition) -> dict[str, int]:
     """Counted signatures of ``petition`` by ISO country code, largest first."""
+    ttl = current_app.config["COUNTS_CACHE_SECONDS"]
+    return cached(_counts_cache, ("countries", petition.id), ttl, lambda: _count_by_country(petition.id))
+
+
+def _count_by_country(petition_id: int) -> dict[str, int]:
     rows = db.session.execute(
         select(Signature.country, func.count().label("n"))
-        .where(Signature.petition_id == petition.id, Signature.status.in_(Signature.COUNTED))
+        .where(Signature.petition_id == petition_id, Signature.status.in_(Signature.COUNTED))
         .group_by(Signature.country)
         .order_by(func.count().desc(), Signature.country)
     ).all()
     return {country: n for country, n in rows}
+
+
+_counts_cache = TTLCache()
 
 
 class Organizer(UserMixin, db.Model):
@@ -209,18 +225,23 @@ class ModerationEvent(db.Model):
 
 class OutboxMessage(db.Model):
     """An email waiting to be sent. Stored in the same transaction as what caused it, so it is
-    never lost; the sender delivers it later and retries with backoff."""
+    never lost; the sender renders it from ``template`` in ``locale``, delivers it later, and
+    retries with backoff."""
 
     __tablename__ = "outbox"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     recipient: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str] = mapped_column(String(300))
-    text_body: Mapped[str] = mapped_column(Text)
-    html_body: Mapped[str] = mapped_column(Text, default="")
+    template: Mapped[str] = mapped_column(String(40))
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    # What the template needs beyond the signature, e.g. the site's origin for links.
+    context: Mapped[dict] = mapped_column(JSON, default=dict)
     headers: Mapped[dict] = mapped_column(JSON, default=dict)
-    purpose: Mapped[str] = mapped_column(String(30), default="")
     signature_id: Mapped[int | None] = mapped_column(ForeignKey("signature.id", ondelete="SET NULL"))
+    # Filled in when the message is rendered for sending, and kept as a record of what went out.
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    text_body: Mapped[str] = mapped_column(Text, default="")
+    html_body: Mapped[str] = mapped_column(Text, default="")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     locked_until: Mapped[dt.datetime | None]

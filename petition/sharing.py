@@ -9,21 +9,30 @@ DEV_ORIGIN = "http://127.0.0.1:5000"
 CHANNELS = ("whatsapp", "telegram", "x", "facebook", "bluesky", "email")
 
 
-def absolute_url(endpoint: str, **values) -> str:
-    """``endpoint`` as an absolute URL on ``BASE_URL``, else on the request's own host (outside a
-    request, as in the mail worker, on the address ``make run`` serves)."""
+def site_origin() -> str:
+    """``BASE_URL``, else the request's own origin; outside a request (the mail worker, the
+    command line), the address ``make run`` serves."""
+    if current_app.config.get("BASE_URL"):
+        return current_app.config["BASE_URL"].rstrip("/")
     if has_request_context():
-        base = current_app.config.get("BASE_URL") or request.host_url.rstrip("/")
-        return base + url_for(endpoint, **values)
-    base = current_app.config.get("BASE_URL") or DEV_ORIGIN
-    return base + current_app.url_map.bind("localhost").build(endpoint, values)
+        return request.host_url.rstrip("/")
+    return DEV_ORIGIN
 
 
-def petition_url(petition, source: str | None = None) -> str:
+def absolute_url(endpoint: str, _origin: str | None = None, **values) -> str:
+    """``endpoint`` as an absolute URL on ``_origin`` (default: :func:`site_origin`)."""
+    if has_request_context():
+        path = url_for(endpoint, **values)
+    else:
+        path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return (_origin or site_origin()) + path
+
+
+def petition_url(petition, source: str | None = None, origin: str | None = None) -> str:
     """The canonical address of ``petition``; with ``source``, the address to share."""
     if source:
-        return absolute_url("petitions.show", slug=petition.slug, source=source)
-    return absolute_url("petitions.show", slug=petition.slug)
+        return absolute_url("petitions.show", _origin=origin, slug=petition.slug, source=source)
+    return absolute_url("petitions.show", _origin=origin, slug=petition.slug)
 
 
 def share_links(petition) -> list[dict]:

@@ -16,6 +16,7 @@ from sqlalchemy import inspect, text
 
 from petition import create_app
 from petition.extensions import db as _db
+from petition.extensions import limiter
 from petition.models import Organizer, Petition, Signature
 from petition.organizers.auth import create_organizer
 from petition.petitions import services
@@ -39,6 +40,9 @@ def app_config(url: str, **overrides) -> dict:
         "SQLALCHEMY_DATABASE_URI": url,
         "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
         "RATELIMIT_ENABLED": False,
+        # Exact counts at once, and every page rendered afresh; the caches have tests of their own.
+        "COUNTS_CACHE_SECONDS": 0,
+        "PAGE_CACHE_SECONDS": 0,
         "SERVER_NAME": None,
     }
     config.update(overrides)
@@ -83,6 +87,9 @@ def make_app(db_url):
     for other in apps:
         with other.app_context():
             _db.engine.dispose()
+    # Flask-Limiter keeps one state for the process: the last app built decides it. Give it
+    # back to the session's app, which runs without limits.
+    limiter.enabled = False
 
 
 @pytest.fixture(autouse=True)

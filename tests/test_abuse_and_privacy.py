@@ -11,7 +11,7 @@ from petition import create_app
 from petition.extensions import db as _db
 from petition.models import OutboxMessage, Petition, Signature, utcnow
 
-from .conftest import csrf_token, hidden_inputs, sign, signatures, app_config, valid_fields
+from .conftest import app_config, csrf_token, hidden_inputs, sign, signatures, valid_fields
 
 REDIS_URL = "redis://127.0.0.1:6379"
 

@@ -1,4 +1,4 @@
-"""Queueing email: rendered in the recipient's language and stored with the change that causes it."""
+"""Queueing email in the transaction that causes it, and rendering it when it is sent."""
 
 import logging
 
@@ -6,7 +6,9 @@ from flask import render_template
 from flask_babel import force_locale
 
 from ..extensions import db
-from ..models import OutboxMessage
+from ..models import OutboxMessage, Signature
+from ..sharing import absolute_url, petition_url
+from ..signing import tokens
 
 log = logging.getLogger(__name__)
 
@@ -17,26 +19,55 @@ def queue_email(
     *,
     locale: str = "en",
     signature_id: int | None = None,
-    purpose: str = "",
+    context: dict | None = None,
     headers: dict | None = None,
-    **context,
 ) -> OutboxMessage:
-    """Render ``emails/<template>.txt`` and ``.html`` and add them to the outbox (flushed, not
-    committed: the caller's transaction decides whether the email exists at all)."""
-    with force_locale(locale):
-        subject = render_template(f"emails/{template}.subject.txt", **context).strip()
-        text_body = render_template(f"emails/{template}.txt", **context)
-        html_body = render_template(f"emails/{template}.html", subject=subject, **context)
+    """Add an email to the outbox (flushed, not committed: the caller's transaction decides
+    whether it exists at all). It is rendered by the sender, so signing stays fast."""
     message = OutboxMessage(
         recipient=recipient,
-        subject=subject,
-        text_body=text_body,
-        html_body=html_body,
-        headers=headers or {},
-        purpose=purpose or template,
+        template=template,
+        locale=locale,
         signature_id=signature_id,
+        context=context or {},
+        headers=headers or {},
     )
     db.session.add(message)
     db.session.flush()
-    log.info("email queued id=%s purpose=%s", message.id, message.purpose)
+    log.info("email queued id=%s template=%s", message.id, template)
     return message
+
+
+class Cancelled(Exception):
+    """The message has nothing left to say, e.g. its signature was withdrawn."""
+
+
+def signer_context(message: OutboxMessage) -> dict:
+    """What a signer's email needs: the signature, its petition, and the links to act on it."""
+    signature = db.session.get(Signature, message.signature_id) if message.signature_id else None
+    if signature is None:
+        raise Cancelled("the signature no longer exists")
+    origin = message.context.get("origin")
+    return {
+        "signature": signature,
+        "petition": signature.petition,
+        "petition_url": petition_url(signature.petition, origin=origin),
+        "confirm_url": absolute_url(
+            "signing.confirm", _origin=origin, token=tokens.make_token(signature, tokens.CONFIRM)
+        ),
+        "withdraw_url": absolute_url(
+            "signing.withdraw", _origin=origin, token=tokens.make_token(signature, tokens.WITHDRAW)
+        ),
+        "privacy_url": absolute_url("petitions.privacy", _origin=origin),
+    }
+
+
+def render_message(message: OutboxMessage) -> None:
+    """Fill in subject and bodies from ``emails/<template>.*`` in the message's language."""
+    context = signer_context(message)
+    with force_locale(message.locale):
+        message.subject = render_template(f"emails/{message.template}.subject.txt", **context).strip()
+        message.text_body = render_template(f"emails/{message.template}.txt", **context)
+        message.html_body = render_template(
+            f"emails/{message.template}.html", subject=message.subject, **context
+        )

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 
 from ..extensions import db
 from ..models import OutboxMessage, utcnow
+from .outbox import Cancelled, render_message
 
 log = logging.getLogger(__name__)
 LOCK_SECONDS = 300
@@ -125,6 +126,14 @@ def send_due(limit: int = 100, now: dt.datetime | None = None) -> tuple[int, int
         for message_id in claimed:
             message = db.session.get(OutboxMessage, message_id)
             try:
+                if not message.text_body:
+                    render_message(message)
+            except Cancelled as reason:
+                message.sent_at, message.locked_until = utcnow(), None
+                message.last_error = f"cancelled: {reason}"
+                db.session.commit()
+                continue
+            try:
                 if failure:
                     raise failure
                 deliver(message, connection)
@@ -136,7 +145,7 @@ def send_due(limit: int = 100, now: dt.datetime | None = None) -> tuple[int, int
                 message.sent_at = utcnow()
                 message.locked_until = None
                 sent += 1
-                log.info("email sent id=%s purpose=%s", message.id, message.purpose)
+                log.info("email sent id=%s template=%s", message.id, message.template)
             db.session.commit()
     finally:
         if connection is not None:

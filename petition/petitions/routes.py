@@ -3,15 +3,18 @@
 import io
 
 import segno
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
+from ..cache import TTLCache, cached
 from ..countries import country_choices, country_name
 from ..database import database_answers
 from ..extensions import db
 from ..models import Petition, Signature, count_signatures
-from ..sharing import absolute_url, petition_url, share_links
-from ..signing.forms import SignatureForm
+from ..sharing import absolute_url, petition_url, share_links, site_origin
+from ..signing.forms import SignatureForm, clean_source
 from . import services
 
 bp = Blueprint("petitions", __name__)
@@ -34,13 +37,14 @@ def progress_percent(counts, petition) -> int:
     return min(100, 100 * counts["total"] // petition.goal) if petition.goal > 0 else 100
 
 
-def render_petition_page(petition, form, status=200):
+def render_petition_page(petition, form, status=200, csrf_value=None):
     """The petition page, with ``form`` either fresh or carrying its errors."""
     counts = count_signatures(petition)
     page = render_template(
         "petitions/show.html",
         petition=petition,
         form=form,
+        csrf_value=csrf_value or generate_csrf(),
         body=services.render_body(petition),
         counts=counts,
         progress=progress_percent(counts, petition),
@@ -54,6 +58,25 @@ def render_petition_page(petition, form, status=200):
     return page, status
 
 
+# The page is the same for every visitor but for the CSRF token, which goes in last.
+CSRF_PLACEHOLDER = "__csrf_token_placeholder__"
+_page_cache = TTLCache(maxsize=256)
+
+
+def cacheable_page(slug: str, source: str) -> str:
+    """The petition page with a placeholder for the CSRF token, rendered at most once every
+    ``PAGE_CACHE_SECONDS`` per language, source and origin in each worker process."""
+    key = (slug, str(get_locale()), source, site_origin())
+
+    def render():
+        petition = get_petition_or_404(slug)
+        form = SignatureForm(petition=petition, formdata=None, source=source)
+        page, _ = render_petition_page(petition, form, csrf_value=CSRF_PLACEHOLDER)
+        return page
+
+    return cached(_page_cache, key, current_app.config["PAGE_CACHE_SECONDS"], render)
+
+
 @bp.get("/")
 def home():
     petition = services.featured_petition()
@@ -64,9 +87,18 @@ def home():
 
 @bp.get("/p/<slug>")
 def show(slug):
-    petition = get_petition_or_404(slug)
-    form = SignatureForm(petition=petition, formdata=None, source=request.args.get("source", ""))
-    return render_petition_page(petition, form)
+    source = clean_source(request.args.get("source"))
+    if session.get("_flashes"):
+        # A message for this visitor alone: this page is theirs, not the shared one.
+        petition = get_petition_or_404(slug)
+        page, _ = render_petition_page(
+            petition, SignatureForm(petition=petition, formdata=None, source=source)
+        )
+    else:
+        page = cacheable_page(slug, source).replace(CSRF_PLACEHOLDER, generate_csrf())
+    response = current_app.make_response(page)
+    response.cache_control.private = True
+    return response
 
 
 @bp.get("/p/<slug>/signatories")

@@ -1,10 +1,12 @@
 """The sign form: one form for individuals and organizations."""
 
+import functools
 import re
 import unicodedata
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
@@ -17,6 +19,20 @@ from ..models import Signature
 SOURCE = re.compile(r"[a-z0-9_.-]{1,40}")
 BARE_DOMAIN = re.compile(r"[\w-]+(\.[\w-]+)+(/\S*)?", re.UNICODE)
 COMMENT_MAX = 500
+
+
+@functools.cache
+def country_select_choices(locale: str) -> list[SelectChoice]:
+    """The country options, built once per language (the form is built on every page view)."""
+    return [SelectChoice("", _l("Choose a country"))] + [
+        SelectChoice(code, name) for code, name in country_choices()
+    ]
+
+
+def clean_source(value: str | None) -> str:
+    """A ``?source=`` value fit to store: a short lower-case word, else nothing."""
+    value = (value or "").strip().lower()
+    return value if SOURCE.fullmatch(value) else ""
 
 
 def tidy(value):
@@ -89,9 +105,7 @@ class SignatureForm(FlaskForm):
     def __init__(self, *args, petition=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.petition = petition
-        self.country.choices = [SelectChoice("", _l("Choose a country"))] + [
-            SelectChoice(code, name) for code, name in country_choices()
-        ]
+        self.country.choices = country_select_choices(str(get_locale()))
 
     @property
     def caught_in_honeypot(self) -> bool:
@@ -140,8 +154,7 @@ class SignatureForm(FlaskForm):
             raise ValidationError(_l("Enter a web address starting with http:// or https://."))
 
     def validate_source(self, field):
-        value = (field.data or "").lower()
-        field.data = value if SOURCE.fullmatch(value) else ""
+        field.data = clean_source(field.data)
 
     def signature_fields(self) -> dict:
         """What to store, with the fields of the other kind left empty."""

@@ -12,8 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..mail import queue_email
 from ..models import Signature, utcnow
-from ..sharing import absolute_url, petition_url
-from . import tokens
+from ..sharing import site_origin
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +77,6 @@ def sign(petition, fields: dict, locale: str = "en", ip: str | None = None):
         if existing is None:
             raise
         return existing, False
-    signature.petition = petition
     queue_signer_email(signature, "confirm" if petition.requires_confirmation else "receipt")
     log.info("signed petition=%s signature=%s kind=%s", petition.slug, signature.id, signature.kind)
     return signature, True
@@ -108,19 +106,13 @@ def reserve_email(signature: Signature) -> bool:
 
 
 def queue_signer_email(signature: Signature, template: str) -> None:
-    """Queue ``template`` for the signer, with the links it needs; every one can withdraw."""
-    petition = signature.petition
+    """Queue ``template`` for the signer; the sender adds the links (every email can withdraw)."""
     queue_email(
         signature.email,
         template,
         locale=signature.locale,
         signature_id=signature.id,
-        signature=signature,
-        petition=petition,
-        petition_url=petition_url(petition),
-        confirm_url=absolute_url("signing.confirm", token=tokens.make_token(signature, tokens.CONFIRM)),
-        withdraw_url=absolute_url("signing.withdraw", token=tokens.make_token(signature, tokens.WITHDRAW)),
-        privacy_url=absolute_url("petitions.privacy"),
+        context={"origin": site_origin()},
     )
 
 

@@ -1,0 +1,124 @@
+"""Helpers shared by the page, API and organizer tests: signatures stored straight in the
+database, and small readers of the HTML that the pages send."""
+
+import itertools
+from html.parser import HTMLParser
+
+from sqlalchemy import select
+
+from petition.extensions import db
+from petition.models import Petition, Signature, utcnow
+from petition.signing.services import sign as add_signature
+
+_numbers = itertools.count(1)
+
+
+def store_signature(app, slug: str, status: str = Signature.CONFIRMED, **fields) -> int:
+    """Store one signature on the petition ``slug`` as the signing service does; return its id.
+
+    ``status`` is set afterwards, as confirmation or moderation would, whatever the petition asks.
+    It runs in a request context, as signing does: the service builds links for its emails.
+    """
+    number = next(_numbers)
+    values = {
+        "kind": Signature.INDIVIDUAL,
+        "name": f"Signer {number}",
+        "email": f"signer{number}@example.org",
+        "country": "PE",
+        "city": "",
+        "affiliation": "",
+        "contact_name": "",
+        "website": "",
+        "comment": "",
+        "public": True,
+        "updates": False,
+        "source": "",
+    }
+    values.update(fields)
+    with app.test_request_context():
+        petition = db.session.scalar(select(Petition).where(Petition.slug == slug))
+        signature, created = add_signature(petition, values)
+        assert created, "the test data repeats an email address"
+        signature.status = status
+        signature.confirmed_at = utcnow() if status == Signature.CONFIRMED else None
+        db.session.commit()
+        return signature.id
+
+
+class _Collector(HTMLParser):
+    """Collects the text of elements, the attributes of every element, and table rows."""
+
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.elements: list[dict] = []  # {"tag", "attrs", "text"}
+        self.open: list[dict] = []
+        self.rows: list[list[str]] = []
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        element = {"tag": tag, "attrs": dict(attrs), "text": []}
+        self.elements.append(element)
+        if tag == "tr":
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+        if tag not in self.VOID:
+            self.open.append(element)
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None and self._row is not None:
+            self._row.append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            self.rows.append(self._row)
+            self._row = None
+        for index in range(len(self.open) - 1, -1, -1):
+            if self.open[index]["tag"] == tag:
+                del self.open[index:]
+                break
+
+    def handle_data(self, data):
+        for element in self.open:
+            element["text"].append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def parse_html(html: str) -> _Collector:
+    collector = _Collector()
+    collector.feed(html)
+    collector.close()
+    return collector
+
+
+def texts(html: str, css_class: str) -> list[str]:
+    """The text, white space folded, of each element carrying ``css_class``."""
+    return [
+        " ".join("".join(element["text"]).split())
+        for element in parse_html(html).elements
+        if css_class in (element["attrs"].get("class") or "").split()
+    ]
+
+
+def meta_content(html: str, key: str) -> str | None:
+    """The content of ``<meta property=key>`` or ``<meta name=key>``."""
+    for element in parse_html(html).elements:
+        attrs = element["attrs"]
+        if element["tag"] == "meta" and key in (attrs.get("property"), attrs.get("name")):
+            return attrs.get("content")
+    return None
+
+
+def links(html: str) -> list[str]:
+    """Every ``href`` of an ``<a>``, entities decoded."""
+    return [
+        e["attrs"]["href"] for e in parse_html(html).elements if e["tag"] == "a" and e["attrs"].get("href")
+    ]
+
+
+def table_rows(html: str) -> list[list[str]]:
+    """The cells of every table row, as text."""
+    return parse_html(html).rows
