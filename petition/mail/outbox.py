@@ -22,8 +22,8 @@ def queue_email(
     context: dict | None = None,
     headers: dict | None = None,
 ) -> OutboxMessage:
-    """Add an email to the outbox (flushed, not committed: the caller's transaction decides
-    whether it exists at all). It is rendered by the sender, so signing stays fast."""
+    """Add an email to the outbox, in the caller's transaction: it exists if and only if what
+    caused it is committed. It is rendered by the sender, so signing stays fast."""
     message = OutboxMessage(
         recipient=recipient,
         template=template,
@@ -33,8 +33,7 @@ def queue_email(
         headers=headers or {},
     )
     db.session.add(message)
-    db.session.flush()
-    log.info("email queued id=%s template=%s", message.id, template)
+    log.debug("email queued to=%s template=%s", recipient, template)
     return message
 
 

@@ -1,15 +1,15 @@
 """Organizer forms."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.fields import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from ..forms import Form
 from ..models import Signature
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField(
         _l("Email address"),
         validators=[InputRequired(message=_l("Enter your email address.")), Length(max=254)],
@@ -22,7 +22,7 @@ class LoginForm(FlaskForm):
     )
 
 
-class SignatureFilterForm(FlaskForm):
+class SignatureFilterForm(Form):
     """The organizer's filters on the signature list (a GET form: no CSRF token)."""
 
     class Meta:
@@ -49,7 +49,7 @@ class SignatureFilterForm(FlaskForm):
     until = DateField(_l("Signed until"), validators=[Optional()])
 
 
-class ModerationForm(FlaskForm):
+class ModerationForm(Form):
     """A bulk action on the signatures ticked in the list."""
 
     action = SelectField(

@@ -8,12 +8,12 @@ from urllib.parse import urlsplit
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from ..countries import country_choices
+from ..forms import Form
 from ..models import Signature
 
 SOURCE = re.compile(r"[a-z0-9_.-]{1,40}")
@@ -63,7 +63,7 @@ def text_field(label, max_length, required_message=None, **kwargs):
     return StringField(label, validators=validators, filters=[tidy], **kwargs)
 
 
-class SignatureForm(FlaskForm):
+class SignatureForm(Form):
     """A signature by a person or, with ``kind=organization``, by an organization."""
 
     kind = RadioField(

@@ -52,10 +52,6 @@ def sign(petition, fields: dict, locale: str = "en", ip: str | None = None):
     reveals nothing about whether an address has signed. The unique constraint settles a race
     between identical requests: the loser sees the winner's row.
     """
-    existing = find_signature(petition, fields["email"])
-    if existing is not None:
-        notify_repeat(petition, existing)
-        return existing, False
     signature = Signature(
         petition_id=petition.id,
         email_key=email_key(fields["email"]),
@@ -69,6 +65,8 @@ def sign(petition, fields: dict, locale: str = "en", ip: str | None = None):
     else:
         signature.status = status_once_confirmed(petition, signature.kind)
         signature.confirmed_at = utcnow()
+    # No look before the leap: the unique constraint is the one judge of a repeat, in a race
+    # or not, and the common case (a new address) costs a single INSERT.
     try:
         with db.session.begin_nested():
             db.session.add(signature)
@@ -76,6 +74,7 @@ def sign(petition, fields: dict, locale: str = "en", ip: str | None = None):
         existing = find_signature(petition, fields["email"])
         if existing is None:
             raise
+        notify_repeat(petition, existing)
         return existing, False
     queue_signer_email(signature, "confirm" if petition.requires_confirmation else "receipt")
     log.info("signed petition=%s signature=%s kind=%s", petition.slug, signature.id, signature.kind)
