@@ -1,0 +1,22 @@
+"""The data model: petitions, their signatures, the organizers who run them, the outbox."""
+
+from .base import utcnow
+from .organizer import ModerationEvent, Organizer
+from .outbox import OutboxMessage
+from .petition import Petition, PetitionTranslation
+from .signature import Signature, _counts_cache, count_by_country, count_signatures
+from .update import Update
+
+__all__ = [
+    "ModerationEvent",
+    "Organizer",
+    "OutboxMessage",
+    "Petition",
+    "PetitionTranslation",
+    "Signature",
+    "Update",
+    "_counts_cache",
+    "count_by_country",
+    "count_signatures",
+    "utcnow",
+]

@@ -1,0 +1,74 @@
+"""Petitions: the statements people sign."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, false
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import utcnow
+
+if TYPE_CHECKING:
+    from .signature import Signature
+
+
+class Petition(db.Model):
+    """A statement that people and organizations are asked to sign."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    subtitle: Mapped[str] = mapped_column(Text, default="")
+    issuer: Mapped[str] = mapped_column(String(200), default="")
+    published_on: Mapped[dt.date | None]
+    source_url: Mapped[str] = mapped_column(String(500), default="")
+    body: Mapped[str] = mapped_column(Text, default="")  # Markdown
+    demands: Mapped[list[str]] = mapped_column(JSON, default=list)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    goal: Mapped[int] = mapped_column(default=1000)
+    featured: Mapped[bool] = mapped_column(default=False)
+    requires_confirmation: Mapped[bool] = mapped_column(default=False)
+    organizations_need_approval: Mapped[bool] = mapped_column(default=False, server_default=false())
+    closes_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    signatures: Mapped[list[Signature]] = relationship(
+        back_populates="petition", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    __table_args__ = (CheckConstraint("goal > 0", name="goal_positive"),)
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the petition still accepts signatures."""
+        return self.closes_at is None or self.closes_at > utcnow()
+
+    @property
+    def subtitle_lines(self) -> list[str]:
+        return [line for line in self.subtitle.splitlines() if line.strip()]
+
+    def __repr__(self) -> str:
+        return f"<Petition {self.slug}>"
+
+
+class PetitionTranslation(db.Model):
+    """The statement in another language: shown to visitors who read that language."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petition.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(200))
+    subtitle: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")  # Markdown
+    demands: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (UniqueConstraint("petition_id", "language"),)
+
+    @property
+    def subtitle_lines(self) -> list[str]:
+        return [line for line in self.subtitle.splitlines() if line.strip()]

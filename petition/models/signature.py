@@ -1,0 +1,137 @@
+"""Signatures, their states, and the counts that a page shows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from flask import current_app
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, func, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..cache import TTLCache, cached
+from ..extensions import db
+from .base import utcnow
+
+if TYPE_CHECKING:
+    from .petition import Petition
+
+
+class Signature(db.Model):
+    """One endorsement, by a person or by an organization."""
+
+    INDIVIDUAL = "individual"
+    ORGANIZATION = "organization"
+    KINDS = (INDIVIDUAL, ORGANIZATION)
+
+    # States. Pending: the email is not confirmed yet. Unapproved: an organization waiting for an
+    # organizer's approval. Confirmed: counted and listed (when public). Hidden: counted, never
+    # listed. Rejected: neither. Only confirmed and hidden signatures count.
+    PENDING = "pending"
+    AWAITING_APPROVAL = "unapproved"
+    CONFIRMED = "confirmed"
+    HIDDEN = "hidden"
+    REJECTED = "rejected"
+    STATUSES = (PENDING, AWAITING_APPROVAL, CONFIRMED, HIDDEN, REJECTED)
+    COUNTED = (CONFIRMED, HIDDEN)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petition.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    # The address folded to lower case: the key that makes one signature per address.
+    email_key: Mapped[str] = mapped_column(String(254))
+    country: Mapped[str] = mapped_column(String(2))
+    city: Mapped[str] = mapped_column(String(100), default="")
+    affiliation: Mapped[str] = mapped_column(String(200), default="")
+    contact_name: Mapped[str] = mapped_column(String(200), default="")
+    website: Mapped[str] = mapped_column(String(300), default="")
+    comment: Mapped[str] = mapped_column(String(500), default="")
+    public: Mapped[bool] = mapped_column(default=True)
+    updates: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    confirmed_at: Mapped[dt.datetime | None]
+    source: Mapped[str] = mapped_column(String(40), default="")
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    ip_hash: Mapped[str] = mapped_column(String(64), default="")
+    # Emails sent because of this address (confirmations and repeat notices), to cap resends.
+    emails_sent: Mapped[int] = mapped_column(default=0, server_default="0")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    petition: Mapped[Petition] = relationship(back_populates="signatures")
+
+    __table_args__ = (
+        UniqueConstraint("petition_id", "email_key"),
+        CheckConstraint("kind IN ('individual', 'organization')", name="kind_known"),
+        CheckConstraint(
+            "status IN ('pending', 'unapproved', 'confirmed', 'hidden', 'rejected')", name="status_known"
+        ),
+        Index("ix_signature_petition_status_kind", "petition_id", "status", "kind"),
+        Index("ix_signature_petition_created", "petition_id", "created_at"),
+    )
+
+    @property
+    def is_organization(self) -> bool:
+        return self.kind == self.ORGANIZATION
+
+    @property
+    def is_counted(self) -> bool:
+        return self.status in self.COUNTED
+
+    @classmethod
+    def counted(cls, petition):
+        """Signatures of ``petition`` that count: confirmed and hidden ones."""
+        return select(cls).where(cls.petition_id == petition.id, cls.status.in_(cls.COUNTED))
+
+    @classmethod
+    def listed(cls, petition):
+        """Confirmed signatures whose signers agreed to appear on the public list."""
+        return select(cls).where(
+            cls.petition_id == petition.id, cls.status == cls.CONFIRMED, cls.public.is_(True)
+        )
+
+    def __repr__(self) -> str:
+        return f"<Signature {self.id} {self.kind} {self.status}>"
+
+
+def count_signatures(petition) -> dict[str, int]:
+    """Counted signatures of ``petition``: total, individuals and organizations. Exact to within
+    ``COUNTS_CACHE_SECONDS``: a page view never scans the signatures."""
+    ttl = current_app.config["COUNTS_CACHE_SECONDS"]
+    return cached(_counts_cache, ("kinds", petition.id), ttl, lambda: _count_by_kind(petition.id))
+
+
+def _count_by_kind(petition_id: int) -> dict[str, int]:
+    rows = db.session.execute(
+        select(Signature.kind, func.count())
+        .where(Signature.petition_id == petition_id, Signature.status.in_(Signature.COUNTED))
+        .group_by(Signature.kind)
+    ).all()
+    by_kind = dict(rows)
+    individuals = by_kind.get(Signature.INDIVIDUAL, 0)
+    organizations = by_kind.get(Signature.ORGANIZATION, 0)
+    return {
+        "total": individuals + organizations,
+        "individuals": individuals,
+        "organizations": organizations,
+    }
+
+
+def count_by_country(petition) -> dict[str, int]:
+    """Counted signatures of ``petition`` by ISO country code, largest first."""
+    ttl = current_app.config["COUNTS_CACHE_SECONDS"]
+    return cached(_counts_cache, ("countries", petition.id), ttl, lambda: _count_by_country(petition.id))
+
+
+def _count_by_country(petition_id: int) -> dict[str, int]:
+    rows = db.session.execute(
+        select(Signature.country, func.count().label("n"))
+        .where(Signature.petition_id == petition_id, Signature.status.in_(Signature.COUNTED))
+        .group_by(Signature.country)
+        .order_by(func.count().desc(), Signature.country)
+    ).all()
+    return {country: n for country, n in rows}
+
+
+_counts_cache = TTLCache()
