@@ -41,6 +41,7 @@ def configure(app, config):
     if config:
         app.config.update(config)
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", settings.database_url(app))
+    settings.tune_engine(app)
     settings.check_production(app)
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -92,6 +92,16 @@ def database_url(app):
     return url
 
 
+def tune_engine(app):
+    """A connection pool sized for a gunicorn worker on PostgreSQL; SQLite needs none."""
+    options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        options.setdefault("pool_size", 5)
+        options.setdefault("max_overflow", 10)
+        options.setdefault("pool_recycle", 1800)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
 def check_production(app):
     """Refuse to run in production with a development secret; harden cookies."""
     if app.config["PETITION_ENV"] != "production":
