@@ -7,18 +7,29 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app wsgi
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint format browser clean
+.PHONY: run test lint format browser clean translations translations-update
 
 # The mail sender runs beside the site and stops with it.
-run: $(VENV)/.installed
+run: $(VENV)/.installed translations
 	$(FLASK) db upgrade
 	$(FLASK) petition seed
 	$(FLASK) mail send --loop & sender=$$!; \
 	trap 'kill $$sender 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.dev-installed browser node_modules/.installed
+test: $(VENV)/.dev-installed browser node_modules/.installed translations
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The message catalogs, compiled: .mo files are build products (not in git), made from the .po.
+translations: $(VENV)/.installed
+	$(VENV)/bin/pybabel compile -d translations
+
+# After adding or changing strings: extract them (babel.cfg says where), merge them into each
+# language's catalog, then translate what is new or marked fuzzy. `make test` fails until then.
+translations-update: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract -F babel.cfg --project="Solidarity petitions" --no-wrap \
+	  --add-location=file -o translations/messages.pot .
+	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations --no-wrap --ignore-obsolete
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .

@@ -7,9 +7,10 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from .countries import country_names
 from .extensions import db
 from .mail.sender import run_worker, send_due, unsent_count
-from .models import Petition, count_signatures
+from .models import Petition, Signature, count_signatures
 from .organizers.auth import create_organizer
 from .organizers.export import iter_csv
 from .petitions import services
@@ -29,9 +30,10 @@ def load_command(path, feature):
     """Create or update the petition that PATH describes; print its slug."""
     try:
         statement = read_statement(path)
+        # A translation (translation_of: <slug>) is refused here when its petition is missing.
+        petition, _created = services.load_petition(statement, feature=feature)
     except (StatementError, UnicodeDecodeError) as error:
         raise click.ClickException(f"{path}: {error}") from error
-    petition, _created = services.load_petition(statement, feature=feature)
     db.session.commit()
     click.echo(petition.slug)
 
@@ -78,15 +80,37 @@ def create_organizer_command(email):
     click.echo(f"organizer {organizer.email} ready")
 
 
+def country_code(ctx, param, value):
+    """``--country``: an ISO 3166-1 alpha-2 code in either case, as the download accepts."""
+    if not value:
+        return None
+    if value.strip().upper() not in country_names():
+        raise click.BadParameter(f"{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. PE)")
+    return value.strip().upper()
+
+
+DAY = click.DateTime(["%Y-%m-%d"])
+
+
 @signatures_cli.command("export")
 @click.argument("slug")
 @click.option("-o", "--output", type=click.File("w", encoding="utf-8", lazy=True), default="-")
-def export_command(slug, output):
-    """Write the signatory CSV of the petition SLUG (to stdout, or -o FILE)."""
+@click.option("--kind", type=click.Choice(Signature.KINDS), help="Only individuals or only organizations.")
+@click.option("--status", type=click.Choice(Signature.STATUSES), help="Only signatures in this state.")
+@click.option("--country", callback=country_code, help="Only this country (ISO code, e.g. PE).")
+@click.option("--since", type=DAY, metavar="YYYY-MM-DD", help="Signed on this UTC day or later.")
+@click.option("--until", type=DAY, metavar="YYYY-MM-DD", help="Signed on this UTC day or earlier.")
+def export_command(slug, output, kind, status, country, since, until):
+    """Write the signatory CSV of the petition SLUG (to stdout, or -o FILE); the options keep
+    only the signatures that match, as the filters of the download do."""
+    if since and until and until < since:
+        raise click.BadParameter("the last day comes before --since", param_hint="'--until'")
     petition = db.session.scalar(select(Petition).where(Petition.slug == slug))
     if petition is None:
         raise click.ClickException(f"no petition with slug {slug!r}")
-    for chunk in iter_csv(petition):
+    criteria = {"kind": kind, "status": status, "country": country}
+    criteria |= {"since": since and since.date(), "until": until and until.date()}
+    for chunk in iter_csv(petition, **{name: value for name, value in criteria.items() if value}):
         output.write(chunk)
 
 

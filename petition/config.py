@@ -42,13 +42,23 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
 
     BABEL_DEFAULT_LOCALE = "en"
-    LANGUAGES = ("en",)
+    # The interface languages, in the chooser's order; catalogs in translations/<code>/.
+    LANGUAGES = ("en", "es", "fr", "pt")
+    BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
 
     MAIL_RETRY_SECONDS = 30
     # Emails one address may cause on one petition: the confirmation and a few resends or notices.
     MAX_EMAILS_PER_SIGNATURE = 4
     CONFIRM_TOKEN_MAX_AGE = 7 * 24 * 3600
     WITHDRAW_TOKEN_MAX_AGE = 400 * 24 * 3600
+    # How long the embed widget's sign form stays good (see petition/petitions/embed.py).
+    EMBED_FORM_MAX_AGE = 24 * 3600
+    UNSUBSCRIBE_TOKEN_MAX_AGE = 400 * 24 * 3600
+
+    # Organizers' updates: recipients queued per pass of the sender, and the most update emails
+    # sent in any minute (confirmations are never held back by either).
+    UPDATE_BATCH_SIZE = 200
+    MAIL_RATE_PER_MINUTE = 600
 
     # Personal data of a petition closed this many days ago is anonymized by `signatures purge`.
     PURGE_AFTER_DAYS = 180

@@ -21,6 +21,16 @@ def configure_engine(app):
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    @event.listens_for(engine, "savepoint")
+    def on_savepoint(connection, _name):
+        # pysqlite starts a transaction only at the first write, so a SAVEPOINT taken before any
+        # write would be the outermost transaction, and releasing it would commit. Open the
+        # transaction first (taking the write lock, which waits on busy_timeout) so that what
+        # follows in the request commits or rolls back together with it.
+        dbapi_connection = connection.connection.driver_connection
+        if not dbapi_connection.in_transaction:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+
 
 def database_answers() -> bool:
     """Whether the database answers a trivial query."""

@@ -27,8 +27,18 @@ def render_error(error: HTTPException):
         429: _("Too many requests from your connection. Please wait a minute and try again."),
         500: _("Something went wrong on our side. Nothing you did caused it; please try again."),
     }
+    titles = {
+        400: _("Bad request"),
+        403: _("Not allowed"),
+        404: _("Page not found"),
+        405: _("Not possible here"),
+        413: _("Too large"),
+        429: _("Too many requests"),
+        500: _("Something went wrong"),
+    }
     message = messages.get(error.code, error.description)
-    return render_template("errors/error.html", error=error, message=message), error.code
+    title = titles.get(error.code, error.name)
+    return render_template("errors/error.html", error=error, title=title, message=message), error.code
 
 
 def register(app):

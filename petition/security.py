@@ -15,7 +15,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "object-src 'none'",
     )
 )
-FRAMEABLE_ENDPOINTS = {"petitions.embed"}
+# The widget and the pages its form leads to, all shown inside another site's <iframe>.
+FRAMEABLE_ENDPOINTS = {"petitions.embed", "petitions.embed_sign", "petitions.embed_thanks"}
 
 
 def init_app(app):

@@ -5,6 +5,8 @@ from urllib.parse import quote, urlencode
 from flask import current_app, has_request_context, request, url_for
 from flask_babel import gettext as _
 
+from .petitions.translations import localized
+
 DEV_ORIGIN = "http://127.0.0.1:5000"
 CHANNELS = ("whatsapp", "telegram", "x", "facebook", "bluesky", "email")
 
@@ -36,8 +38,10 @@ def petition_url(petition, source: str | None = None, origin: str | None = None)
 
 
 def share_links(petition) -> list[dict]:
-    """One link per channel, each opening that channel's own share screen."""
-    text = _("Sign and share: %(title)s", title=petition.title)
+    """One link per channel, each opening that channel's own share screen, with the title in
+    the reader's language."""
+    title = localized(petition).title
+    text = _("Sign and share: %(title)s", title=title)
     links = []
     for channel in CHANNELS:
         url = petition_url(petition, source=channel)
@@ -47,9 +51,10 @@ def share_links(petition) -> list[dict]:
             "x": "https://x.com/intent/post?" + urlencode({"url": url, "text": text}),
             "facebook": "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": url}),
             "bluesky": "https://bsky.app/intent/compose?" + urlencode({"text": f"{text} {url}"}),
-            "email": f"mailto:?subject={quote(petition.title)}&body={quote(text + chr(10) + url)}",
+            "email": f"mailto:?subject={quote(title)}&body={quote(text + chr(10) + url)}",
         }[channel]
-        links.append({"channel": channel, "label": CHANNEL_LABELS[channel], "href": href})
+        label = _("Email") if channel == "email" else CHANNEL_LABELS[channel]
+        links.append({"channel": channel, "label": label, "href": href})
     return links
 
 

@@ -11,6 +11,15 @@ from petition.models import Petition, Signature
 from .support import store_signature, texts
 
 SUMMARY_FIELDS = {"slug", "title", "url", "goal", "open", "counts"}
+# The same facts under their OSDI names, next to the contract's (tests/test_embed_api.py).
+OSDI_FIELDS = {
+    "identifiers",
+    "origin_system",
+    "browser_url",
+    "total_signatures",
+    "created_date",
+    "modified_date",
+}
 COUNT_FIELDS = {"total", "individuals", "organizations"}
 ORGANIZATION = {"kind": Signature.ORGANIZATION, "contact_name": "Rosa Mamani"}
 
@@ -33,7 +42,7 @@ def test_petition_list_is_json_with_the_contract_fields(client, petition):
     assert response.status_code == 200
     assert response.is_json
     [item] = response.json["petitions"]
-    assert set(item) == SUMMARY_FIELDS
+    assert set(item) == SUMMARY_FIELDS | OSDI_FIELDS
     assert item["slug"] == petition.slug
     assert item["title"] == petition.title
     assert item["url"] == f"http://localhost/p/{petition.slug}"
@@ -51,7 +60,7 @@ def test_petition_detail_is_json_with_the_contract_fields(client, petition):
     assert response.status_code == 200
     assert response.is_json
     data = response.json
-    assert set(data) == SUMMARY_FIELDS | {"by_country"}
+    assert set(data) == SUMMARY_FIELDS | OSDI_FIELDS | {"by_country"}
     assert set(data["counts"]) == COUNT_FIELDS
     assert data["slug"] == petition.slug
     assert data["url"] == f"http://localhost/p/{petition.slug}"

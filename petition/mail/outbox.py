@@ -64,6 +64,11 @@ def signer_context(message: OutboxMessage) -> dict:
 def render_message(message: OutboxMessage) -> None:
     """Fill in subject and bodies from ``emails/<template>.*`` in the message's language."""
     context = signer_context(message)
+    if message.template == "update":
+        # Imported here: the updates package imports this module (for Cancelled).
+        from ..updates.delivery import update_context
+
+        context.update(update_context(message, context["signature"]))
     with force_locale(message.locale):
         message.subject = render_template(f"emails/{message.template}.subject.txt", **context).strip()
         message.text_body = render_template(f"emails/{message.template}.txt", **context)

@@ -6,7 +6,7 @@ import smtplib
 import ssl
 import time
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, make_msgid, parseaddr
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app
@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 
 from ..extensions import db
 from ..models import OutboxMessage, utcnow
+from ..updates.delivery import queue_update_batches, update_allowance
 from .outbox import Cancelled, render_message
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def build_message(message: OutboxMessage) -> EmailMessage:
     email["To"] = message.recipient
     email["Subject"] = message.subject
     email["Date"] = formatdate(localtime=False)
-    email["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
+    email["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or "localhost")
     for name, value in (message.headers or {}).items():
         email[name] = value
     email.set_content(message.text_body)
@@ -73,10 +74,14 @@ def backoff_seconds(attempts: int) -> int:
 
 
 def claim_due(now: dt.datetime, limit: int) -> list[int]:
-    """Lock up to ``limit`` due messages for this sender; another sender skips them."""
-    candidates = db.session.scalars(
-        OutboxMessage.due(now).with_only_columns(OutboxMessage.id).order_by(OutboxMessage.id).limit(limit)
-    ).all()
+    """Lock up to ``limit`` due messages for this sender; another sender skips them. Mail to one
+    signer (confirmations, receipts) goes first; organizers' updates fill the rest of the batch,
+    within ``MAIL_RATE_PER_MINUTE``, so a big update never holds a confirmation back."""
+    due = OutboxMessage.due(now).with_only_columns(OutboxMessage.id).order_by(OutboxMessage.id)
+    candidates = db.session.scalars(due.where(OutboxMessage.update_id.is_(None)).limit(limit)).all()
+    room = min(limit - len(candidates), update_allowance(now))
+    if room > 0:
+        candidates += db.session.scalars(due.where(OutboxMessage.update_id.is_not(None)).limit(room)).all()
     claimed = []
     for message_id in candidates:
         result = db.session.execute(
@@ -111,6 +116,7 @@ def record_failure(message: OutboxMessage, error: Exception, now: dt.datetime) -
 def send_due(limit: int = 100, now: dt.datetime | None = None) -> tuple[int, int]:
     """Send the messages that are due; return how many were sent and how many failed."""
     now = now or utcnow()
+    queue_update_batches(now)
     claimed = claim_due(now, limit)
     if not claimed:
         return 0, 0

@@ -26,8 +26,9 @@ def load_organizer(organizer_id: str) -> Organizer | None:
 
 @login_manager.unauthorized_handler
 def unauthorized():
-    """Pages send the visitor to the login form; CSV and JSON answer 401."""
-    if request.path.endswith((".csv", ".json")) or request.accept_mimetypes.best == "application/json":
+    """Pages send the visitor to the login form; downloads (CSV, XLSX) and JSON answer 401."""
+    downloads = (".csv", ".xlsx", ".json")
+    if request.path.endswith(downloads) or request.accept_mimetypes.best == "application/json":
         abort(401)
     return redirect(url_for("organizers.login", next=request.full_path.rstrip("?")))
 

@@ -10,7 +10,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -20,8 +19,8 @@ from sqlalchemy import select
 from ..extensions import db, limiter
 from ..models import Petition, Signature, count_signatures
 from ..petitions.routes import get_petition_or_404
-from . import auth, moderation
-from .export import iter_csv
+from . import auth, insight, moderation
+from .export_forms import ExportFilterForm
 from .forms import LoginForm
 
 bp = Blueprint("organizers", __name__)
@@ -91,20 +90,14 @@ def petition_dashboard(slug):
         latest=latest,
         awaiting_approval=moderation.awaiting_approval_count(petition),
         events=moderation.recent_events(petition),
+        insight=insight.petition_insight(petition),
+        export_filters=ExportFilterForm(formdata=None),
     )
 
 
-@bp.get("/p/<slug>/export.csv")
-@login_required
-def export_csv(slug):
-    petition = get_petition_or_404(slug)
-    log.info("export of %s by organizer %s", petition.slug, current_user.id)
-    response = current_app.response_class(
-        stream_with_context(iter_csv(petition)), mimetype="text/csv; charset=utf-8"
-    )
-    response.headers["Content-Disposition"] = f'attachment; filename="{petition.slug}-signatures.csv"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-from . import moderation_views  # noqa: E402,F401 - registers the moderation routes on bp
+from ..updates import routes as _update_routes  # noqa: E402,F401 - registers the updates pages on bp
+from . import (  # noqa: E402 - each module registers its routes on bp
+    export_views,  # noqa: E402,F401 - registers the downloads on bp
+    moderation_views,  # noqa: E402,F401 - registers the moderation routes on bp
+    petition_editor,  # noqa: E402,F401 - registers the petition editor's routes on bp
+)

@@ -12,6 +12,7 @@ AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
 SENTENCE_END = (".", "!", "?", ":", "”", '"', "’", ")", "]", "»")
 HEADING_MAX = 80
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+LANGUAGE = re.compile(r"[a-z]{2,3}")
 # The longest value each column holds: a longer one is refused here, not by the database.
 MAX_LENGTHS = {"slug": 80, "title": 200, "issuer": 200, "source_url": 500, "language": 8}
 
@@ -39,6 +40,11 @@ def check_statement(statement: dict) -> dict:
     """Refuse what the database would refuse, or store wrongly, with a message for the organizer."""
     if not SLUG.fullmatch(statement["slug"]):
         raise StatementError("the slug may hold only lower-case letters, digits and single hyphens")
+    if "translation_of" in statement:
+        if not SLUG.fullmatch(statement["translation_of"]):
+            raise StatementError("translation_of must be the slug of the petition translated")
+        if not LANGUAGE.fullmatch(statement["language"]):
+            raise StatementError("the language of a translation must be a code like es, fr or pt")
     for key, limit in MAX_LENGTHS.items():
         if len(statement[key]) > limit:
             raise StatementError(f"the {key} is longer than {limit} characters")
@@ -96,6 +102,12 @@ def parse_front_matter(text: str) -> dict:
     for key in ("goal", "requires_confirmation", "organizations_need_approval"):
         if key in meta:
             statement[key] = meta[key]
+    if meta.get("translation_of"):
+        # The petition in another language: only its text is read (see translations.py).
+        if not meta.get("language"):
+            raise StatementError("a translation needs its language, e.g. language: es")
+        statement["translation_of"] = str(meta["translation_of"]).strip()
+        statement["language"] = statement["language"].strip().lower()
     return statement
 
 

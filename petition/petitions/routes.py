@@ -12,10 +12,11 @@ from ..cache import TTLCache, cached
 from ..countries import country_choices, country_name
 from ..database import database_answers
 from ..extensions import db
+from ..http_cache import DOCUMENT_MAX_AGE, public_cacheable
 from ..models import Petition, Signature, count_signatures
 from ..sharing import absolute_url, petition_url, share_links, site_origin
 from ..signing.forms import SignatureForm, clean_source
-from . import services
+from . import services, translations
 
 bp = Blueprint("petitions", __name__)
 
@@ -40,12 +41,18 @@ def progress_percent(counts, petition) -> int:
 def render_petition_page(petition, form, status=200, csrf_value=None):
     """The petition page, with ``form`` either fresh or carrying its errors."""
     counts = count_signatures(petition)
+    statement = translations.statement_for(petition, str(get_locale()))
     page = render_template(
         "petitions/show.html",
         petition=petition,
+        statement=statement,
+        statement_languages=translations.statement_languages(petition),
+        # The page is shared between visitors: its language links keep only what it depends on.
+        chooser_path=url_for("petitions.show", slug=petition.slug),
+        chooser_query={"source": clean_source(form.source.data)},
         form=form,
         csrf_value=csrf_value or generate_csrf(),
-        body=services.render_body(petition),
+        body=services.render_body(statement),
         counts=counts,
         progress=progress_percent(counts, petition),
         latest=latest_signatories(petition, current_app.config["LATEST_SIGNATORIES"]),
@@ -143,22 +150,7 @@ def qr_code(slug):
         buffer, kind="svg", scale=8, border=2, xmldecl=True, svgns=True, title=petition.title
     )
     response = current_app.response_class(buffer.getvalue(), mimetype="image/svg+xml")
-    response.cache_control.public = True
-    response.cache_control.max_age = 3600
-    return response
-
-
-@bp.get("/p/<slug>/embed")
-def embed(slug):
-    petition = get_petition_or_404(slug)
-    counts = count_signatures(petition)
-    return render_template(
-        "petitions/embed.html",
-        petition=petition,
-        counts=counts,
-        progress=progress_percent(counts, petition),
-        link=petition_url(petition, source="embed"),
-    )
+    return public_cacheable(response, DOCUMENT_MAX_AGE)
 
 
 @bp.get("/healthz")
@@ -171,3 +163,7 @@ def healthz():
 @bp.get("/privacy")
 def privacy():
     return render_template("petitions/privacy.html", purge_days=current_app.config["PURGE_AFTER_DAYS"])
+
+
+# These register more routes on bp: the printable page and the PDF, the embed widget.
+from . import delivery, embed  # noqa: E402,F401

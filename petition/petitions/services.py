@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import Petition
+from . import translations
 
 log = logging.getLogger(__name__)
 FIELDS = (
@@ -23,6 +24,7 @@ FIELDS = (
     "goal",
     "requires_confirmation",
     "organizations_need_approval",
+    "closes_at",
 )
 markdown = MarkdownIt("commonmark", {"html": False})
 
@@ -31,7 +33,15 @@ def load_petition(statement: dict, feature: bool = False) -> tuple[Petition, boo
     """Create or update the petition with ``statement['slug']``; return it and whether it is new.
 
     The first petition becomes the featured one; another becomes featured only when asked.
+    A statement that says ``translation_of: <slug>`` is that petition in another language: it
+    is stored as its translation, and the petition translated and whether the translation is
+    new are returned.
     """
+    if statement.get("translation_of"):
+        petition, created = translations.load_translation(statement)
+        if feature:
+            feature_petition(petition)
+        return petition, created
     petition = db.session.scalar(select(Petition).where(Petition.slug == statement["slug"]))
     created = petition is None
     if created:
@@ -46,6 +56,20 @@ def load_petition(statement: dict, feature: bool = False) -> tuple[Petition, boo
     db.session.flush()
     log.info("petition %s %s", petition.slug, "created" if created else "updated")
     return petition, created
+
+
+def update_petition(petition: Petition, statement: dict) -> Petition:
+    """Change ``petition`` to what ``statement`` says, its slug (the address) included.
+
+    The caller checks that a new slug is free; the unique constraint refuses a race.
+    """
+    petition.slug = statement.get("slug", petition.slug)
+    for field in FIELDS:
+        if field in statement:
+            setattr(petition, field, statement[field])
+    db.session.flush()
+    log.info("petition %s updated", petition.slug)
+    return petition
 
 
 def feature_petition(petition: Petition) -> None:

@@ -1,4 +1,4 @@
-"""Signed, expiring tokens for the links emailed to signers (confirm, withdraw)."""
+"""Signed, expiring tokens for the links emailed to signers (confirm, withdraw, unsubscribe)."""
 
 import hashlib
 
@@ -7,7 +7,12 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 CONFIRM = "confirm"
 WITHDRAW = "withdraw"
-MAX_AGE_SETTING = {CONFIRM: "CONFIRM_TOKEN_MAX_AGE", WITHDRAW: "WITHDRAW_TOKEN_MAX_AGE"}
+UNSUBSCRIBE = "unsubscribe"
+MAX_AGE_SETTING = {
+    CONFIRM: "CONFIRM_TOKEN_MAX_AGE",
+    WITHDRAW: "WITHDRAW_TOKEN_MAX_AGE",
+    UNSUBSCRIBE: "UNSUBSCRIBE_TOKEN_MAX_AGE",
+}
 
 
 class TokenExpired(Exception):

@@ -192,6 +192,10 @@ def open_signatories(page, base, slug):
     page.goto(f"{base}/p/{slug}/signatories")
 
 
+def open_print(page, base, slug):
+    page.goto(f"{base}/p/{slug}/print")
+
+
 def open_login(page, base, slug):
     page.goto(f"{base}/admin/login")
 
@@ -206,6 +210,18 @@ def open_embed(page, base, slug):
     page.goto(f"{base}/p/{slug}/embed")
 
 
+def open_embed_errors(page, base, slug):
+    page.goto(f"{base}/p/{slug}/embed")
+    assert submit_sign_form(page).status == 422
+
+
+def open_embed_thanks(page, base, slug):
+    page.goto(f"{base}/p/{slug}/embed")
+    fill_individual(page, name="Rosa Huamán", email="rosa@example.org")
+    assert submit_sign_form(page).status == 303
+    page.wait_for_url(f"{base}/p/{slug}/embed/thanks?result=signed")
+
+
 PAGES = {
     "petition": open_petition,
     "form-errors": open_form_errors,
@@ -213,9 +229,12 @@ PAGES = {
     "check-email": open_check_email,
     "privacy": open_privacy,
     "signatories": open_signatories,
+    "print": open_print,
     "login": open_login,
     "login-errors": open_login_errors,
     "embed": open_embed,
+    "embed-errors": open_embed_errors,
+    "embed-thanks": open_embed_thanks,
 }
 
 

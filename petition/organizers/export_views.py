@@ -1,0 +1,83 @@
+"""The organizers' downloads of signatures: CSV streamed, XLSX from a temporary file; both take
+the filters of :class:`ExportFilterForm` from the query string."""
+
+import logging
+import tempfile
+
+from flask import current_app, request, stream_with_context
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..petitions.routes import get_petition_or_404
+from . import xlsx
+from .export import iter_csv
+from .export_forms import ExportFilterForm
+from .routes import bp
+
+log = logging.getLogger(__name__)
+
+
+def read_filters():
+    """The valid filters of this request, or a 400 response that says what is wrong."""
+    form = ExportFilterForm(request.args)
+    if form.validate():
+        return form.criteria(), None
+    lines = [_("These download filters are not valid:")] + [f"- {line}" for line in form.problems()]
+    body = "\n".join(lines) + "\n"
+    return None, current_app.response_class(body, status=400, mimetype="text/plain")
+
+
+def download_name(petition, extension: str) -> str:
+    return f"{petition.slug}-signatures.{extension}"
+
+
+@bp.get("/p/<slug>/export.csv")
+@login_required
+def export_csv(slug):
+    petition = get_petition_or_404(slug)
+    criteria, refusal = read_filters()
+    if refusal is not None:
+        return refusal
+    log.info("CSV export of %s by organizer %s, filters %s", petition.slug, current_user.id, criteria)
+    response = current_app.response_class(
+        stream_with_context(iter_csv(petition, **criteria)), mimetype="text/csv; charset=utf-8"
+    )
+    response.headers["Content-Disposition"] = f'attachment; filename="{download_name(petition, "csv")}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/p/<slug>/export.xlsx")
+@login_required
+def export_xlsx(slug):
+    petition = get_petition_or_404(slug)
+    criteria, refusal = read_filters()
+    if refusal is not None:
+        return refusal
+    # On disk, not in memory; streamed in pieces, and closed (so deleted) once sent.
+    target = tempfile.TemporaryFile()
+    rows = xlsx.write_xlsx(petition, target, **criteria)
+    size = target.tell()
+    target.seek(0)
+    log.info(
+        "XLSX export of %s by organizer %s, %s rows, filters %s",
+        petition.slug,
+        current_user.id,
+        rows,
+        criteria,
+    )
+    response = current_app.response_class(read_and_close(target), mimetype=xlsx.MIMETYPE)
+    response.call_on_close(target.close)  # also when the client leaves before the first piece
+    response.headers["Content-Length"] = str(size)
+    response.headers["Content-Disposition"] = f'attachment; filename="{download_name(petition, "xlsx")}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def read_and_close(file, size: int = 64 * 1024):
+    """Yield the contents of ``file`` in pieces, closing it at the end."""
+    try:
+        while piece := file.read(size):
+            yield piece
+    finally:
+        file.close()
