@@ -9,7 +9,7 @@ from wtforms.validators import Optional, ValidationError
 
 from ..countries import country_choices, country_names
 from ..forms import Form
-from ..models import Signature
+from .forms import kind_filter, status_filter
 
 DATE_FORMAT = "%Y-%m-%d"
 
@@ -24,21 +24,8 @@ class ExportFilterForm(Form):
     class Meta:
         csrf = False
 
-    kind = SelectField(
-        _l("Kind"),
-        choices=[
-            SelectChoice("", _l("Everyone")),
-            SelectChoice(Signature.INDIVIDUAL, _l("Individuals")),
-            SelectChoice(Signature.ORGANIZATION, _l("Organizations")),
-        ],
-        default="",
-    )
-    status = SelectField(
-        _l("Status"),
-        choices=[SelectChoice("", _l("Any status"))]
-        + [SelectChoice(status, status) for status in Signature.STATUSES],
-        default="",
-    )
+    kind = kind_filter()
+    status = status_filter()
     # Any ISO code is accepted (validate_country), in either case; the options are for the page.
     country = SelectField(_l("Country"), default="", filters=[upper], validate_choice=False)
     since = DateField(_l("Signed from"), format=DATE_FORMAT, validators=[Optional()])

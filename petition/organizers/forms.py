@@ -22,27 +22,37 @@ class LoginForm(Form):
     )
 
 
+def status_filter() -> SelectField:
+    """A filter on the signature's state; empty means any."""
+    return SelectField(
+        _l("Status"),
+        choices=[SelectChoice("", _l("Any status"))]
+        + [SelectChoice(status, status) for status in Signature.STATUSES],
+        default="",
+    )
+
+
+def kind_filter() -> SelectField:
+    """A filter on individuals or organizations; empty means everyone."""
+    return SelectField(
+        _l("Kind"),
+        choices=[
+            SelectChoice("", _l("Everyone")),
+            SelectChoice(Signature.INDIVIDUAL, _l("Individuals")),
+            SelectChoice(Signature.ORGANIZATION, _l("Organizations")),
+        ],
+        default="",
+    )
+
+
 class SignatureFilterForm(Form):
     """The organizer's filters on the signature list (a GET form: no CSRF token)."""
 
     class Meta:
         csrf = False
 
-    status = SelectField(
-        _l("Status"),
-        choices=[SelectChoice("", _l("Any status"))]
-        + [SelectChoice(status, status) for status in Signature.STATUSES],
-        default="",
-    )
-    kind = SelectField(
-        _l("Kind"),
-        choices=[
-            SelectChoice("", _l("Everyone")),
-            SelectChoice(Signature.ORGANIZATION, _l("Organizations")),
-            SelectChoice(Signature.INDIVIDUAL, _l("Individuals")),
-        ],
-        default="",
-    )
+    status = status_filter()
+    kind = kind_filter()
     country = StringField(_l("Country code"), validators=[Optional(), Length(min=2, max=2)])
     q = StringField(_l("Name, email or domain"), validators=[Optional(), Length(max=200)])
     since = DateField(_l("Signed from"), validators=[Optional()])
