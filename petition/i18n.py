@@ -111,7 +111,12 @@ def init_app(app):
     @app.after_request
     def remember_language(response):
         chosen = request.args.get("lang")
-        if chosen in app.config["LANGUAGES"] and request.cookies.get(LANGUAGE_COOKIE) != chosen:
+        # A response that shared caches may keep (the embed widget) carries no one's cookie.
+        if (
+            chosen in app.config["LANGUAGES"]
+            and request.cookies.get(LANGUAGE_COOKIE) != chosen
+            and not response.cache_control.public
+        ):
             response.set_cookie(
                 LANGUAGE_COOKIE,
                 chosen,

@@ -4,7 +4,6 @@ English left in them, the language chooser, localized country names and translat
 import re
 import subprocess
 import sys
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -16,31 +15,22 @@ from petition.mail.sender import send_due
 from petition.models import PetitionTranslation
 
 from .conftest import organization_fields, sign, signatures, valid_fields
+from .i18n_support import (
+    LANGUAGES,
+    PLACEHOLDER,
+    ROOT,
+    TRANSLATIONS,
+    catalog,
+    chooser,
+    country_options,
+    english_left,
+    forms,
+    html_lang,
+    placeholders,
+)
 from .support import links, meta_content, store_signature
 
-ROOT = Path(__file__).resolve().parent.parent
-TRANSLATIONS = ROOT / "translations"
-LANGUAGES = ("es", "fr", "pt")
 SPANISH_STATEMENT = Path(__file__).parent / "content" / "solidarity-with-the-peruvian-people.es.md"
-# Placeholders that stand for numbers; any other stands for any text.
-NUMERIC = {"num", "count", "total", "max", "goal", "page", "pages", "days"}
-PLACEHOLDER = re.compile(r"%(?:\((\w+)\))?[#0 +-]*\d*(?:\.\d+)?([sdifr%])")
-
-
-def catalog(language: str):
-    with open(TRANSLATIONS / language / "LC_MESSAGES" / "messages.po", "rb") as po:
-        return read_po(po, locale=language)
-
-
-def forms(message) -> tuple[list[str], list[str]]:
-    """The English forms of a message and their translations."""
-    if isinstance(message.id, (list, tuple)):
-        return list(message.id), list(message.string)
-    return [message.id], [message.string]
-
-
-def placeholders(text: str) -> set[str]:
-    return {f"%({name}){kind}" if name else f"%{kind}" for name, kind in PLACEHOLDER.findall(text)} - {"%%"}
 
 
 # -- the catalogs ------------------------------------------------------------------------------
@@ -109,70 +99,6 @@ def test_compiled_catalogs_are_up_to_date(language):
 # -- no English left on the pages --------------------------------------------------------------
 
 
-class _Texts(HTMLParser):
-    """The visible text and the read-aloud attributes of a page, each with its language."""
-
-    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
-    READ_ALOUD = ("aria-label", "title", "alt", "placeholder", "data-copied")
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.stack = [("", "")]
-        self.chunks: list[tuple[str, str]] = []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        language = attrs.get("lang") or self.stack[-1][1]
-        for name in self.READ_ALOUD:
-            if attrs.get(name):
-                self.chunks.append((language, attrs[name]))
-        if tag not in self.VOID:
-            self.stack.append((tag, language))
-
-    def handle_endtag(self, tag):
-        for index in range(len(self.stack) - 1, 0, -1):
-            if self.stack[index][0] == tag:
-                del self.stack[index:]
-                break
-
-    def handle_data(self, data):
-        if self.stack[-1][0] not in ("script", "style") and data.strip():
-            self.chunks.append((self.stack[-1][1], data))
-
-
-def english_patterns(language: str) -> list[tuple[str, re.Pattern]]:
-    """A pattern for each English string whose translation into ``language`` differs."""
-    messages = [message for message in catalog(language) if message.id]
-    translations = {text for message in messages for text in forms(message)[1]}
-    patterns = []
-    for message in messages:
-        for english in forms(message)[0]:
-            if english in translations:
-                continue
-            parts = re.split(r"%\((\w+)\)[sd]", english)
-            regex = "".join(
-                re.escape(part) if index % 2 == 0 else (r"\d[\d.,\s]*" if part in NUMERIC else r".+?")
-                for index, part in enumerate(parts)
-            )
-            if " " not in english.strip() and "%" not in english:
-                regex = rf"^\W*{regex}\W*$"  # a single word: only a whole text counts
-            patterns.append((english, re.compile(rf"(?<!\w){regex}(?!\w)")))
-    return patterns
-
-
-def english_left(html: str, language: str) -> list[str]:
-    """The English strings of the catalog found in the parts of ``html`` written in ``language``
-    (text marked with another ``lang``, like a statement not yet translated, is left alone)."""
-    parser = _Texts()
-    parser.feed(html)
-    page_language = re.search(r'<html lang="([^"]+)"', html).group(1)
-    assert page_language == language
-    texts = [" ".join(text.split()) for lang, text in parser.chunks if lang in ("", language)]
-    return sorted(
-        {english for english, pattern in english_patterns(language) for text in texts if pattern.search(text)}
-    )
-
-
 def form_errors_page(client, slug, language):
     client.get(f"/p/{slug}?lang={language}")
     fields = organization_fields(
@@ -222,10 +148,6 @@ def test_the_check_for_english_finds_english(client, petition):
 # -- choosing the language ---------------------------------------------------------------------
 
 
-def html_lang(response) -> str:
-    return re.search(r'<html lang="([^"]+)"', response.get_data(as_text=True)).group(1)
-
-
 @pytest.mark.parametrize(
     ("language", "heading"),
     [("es", "Firma la petición"), ("fr", "Signez la pétition"), ("pt", "Assine a petição")],
@@ -265,20 +187,20 @@ def test_accept_language_chooses_when_the_visitor_has_not(client, petition, acce
     assert {"Accept-Language", "Cookie"} <= set(response.headers["Vary"].replace(" ", "").split(","))
 
 
+def test_the_widget_that_caches_share_speaks_the_language_asked_but_sets_no_cookie(client, petition):
+    response = client.get(f"/p/{petition.slug}/embed?lang=es")
+
+    assert response.cache_control.public, "the embed widget is kept by shared caches"
+    assert html_lang(response) == "es"
+    assert "lang=" not in response.headers.get("Set-Cookie", "")
+    assert "Accept-Language" in response.headers["Vary"]
+
+
 def test_an_unknown_language_is_ignored(client, petition):
     response = client.get(f"/p/{petition.slug}?lang=xx", headers={"Accept-Language": "fr"})
 
     assert html_lang(response) == "fr"
     assert "Set-Cookie" not in response.headers or "lang=" not in response.headers["Set-Cookie"]
-
-
-def chooser(html: str) -> list[tuple[str, str, str, bool]]:
-    """(language, name, href, current) of each link of the language chooser."""
-    nav = re.search(r'<nav class="languages".*?</nav>', html, re.S).group(0)
-    found = re.findall(
-        r'<a href="([^"]+)" hreflang="(\w+)" lang="(\w+)"( aria-current="true")?>([^<]+)</a>', nav
-    )
-    return [(lang, name, href.replace("&amp;", "&"), bool(current)) for href, _, lang, current, name in found]
 
 
 def test_the_chooser_names_each_language_in_itself_and_keeps_the_page(client, petition):
@@ -310,11 +232,6 @@ def test_the_chooser_after_a_refused_signature_leads_to_the_petition(client, pet
 
 
 # -- countries ---------------------------------------------------------------------------------
-
-
-def country_options(html: str) -> list[tuple[str, str]]:
-    select_html = re.search(r'<select[^>]*name="country".*?</select>', html, re.S).group(0)
-    return re.findall(r'<option value="([A-Z]{2})"[^>]*>([^<]+)</option>', select_html)
 
 
 @pytest.mark.parametrize(
