@@ -9,10 +9,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..petitions.routes import get_petition_or_404
-from . import xlsx
 from .export import iter_csv
 from .export_forms import ExportFilterForm
 from .routes import bp
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ def export_xlsx(slug):
         return refusal
     # On disk, not in memory; streamed in pieces, and closed (so deleted) once sent.
     target = tempfile.TemporaryFile()
+    from . import xlsx  # openpyxl is slow to import: only when a workbook is asked for
+
     rows = xlsx.write_xlsx(petition, target, **criteria)
     size = target.tell()
     target.seek(0)
@@ -66,7 +69,7 @@ def export_xlsx(slug):
         rows,
         criteria,
     )
-    response = current_app.response_class(read_and_close(target), mimetype=xlsx.MIMETYPE)
+    response = current_app.response_class(read_and_close(target), mimetype=XLSX_MIMETYPE)
     response.call_on_close(target.close)  # also when the client leaves before the first piece
     response.headers["Content-Length"] = str(size)
     response.headers["Content-Disposition"] = f'attachment; filename="{download_name(petition, "xlsx")}"'

@@ -9,13 +9,11 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from .export import COLUMNS, iter_rows, neutralize
 
-MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
 
 def spreadsheet_cell(value) -> str:
     """A cell as the CSV has it, without the control characters that XLSX cannot hold; neutralized
     again, since removing them can bare a formula (``"\\x01=1+1"``)."""
-    return neutralize(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
+    return neutralize(ILLEGAL_CHARACTERS_RE.sub("", "" if value is None else str(value)))
 
 
 def write_xlsx(petition, target, **filters) -> int:

@@ -13,7 +13,6 @@ from ..extensions import db
 from ..models import Signature, count_signatures, utcnow
 from ..sharing import petition_url, site_origin
 from . import services
-from .pdf import petition_pdf
 from .routes import _page_cache, bp, get_petition_or_404
 from .translations import localized
 
@@ -67,6 +66,8 @@ def print_pdf(slug):
     def build():
         petition = get_petition_or_404(slug)
         log.info("PDF of %s built", petition.slug)
+        from .pdf import petition_pdf  # fpdf2 is slow to import: only when a PDF is asked for
+
         return petition_pdf(delivery_sheet(petition))
 
     data = cached(_page_cache, key, current_app.config["PAGE_CACHE_SECONDS"], build)
