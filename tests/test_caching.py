@@ -38,14 +38,32 @@ def test_each_visitor_of_a_cached_page_gets_a_working_token_of_their_own(cached_
     assert len(signatures(cached_app)) == 2
 
 
-def test_counts_on_a_cached_page_catch_up_within_its_lifetime(cached_app, petition):
+def test_counts_catch_up_without_any_visitor_waiting_for_the_count(cached_app, petition):
     client = cached_app.test_client()
     assert total_on_page(client, petition.slug) == "0"
     store_signature(cached_app, petition.slug)
-
     assert total_on_page(client, petition.slug) == "0", "served from the cache"
+
+    time.sleep(0.6)
+    response = client.get(f"/p/{petition.slug}")
+    assert 'class="count-total"><strong>0<' in response.get_data(as_text=True), "old count at once"
+    response.close()  # the count is refreshed once the response has gone out
+
     time.sleep(0.6)
     assert total_on_page(client, petition.slug) == "1"
+
+
+def test_api_count_is_refreshed_after_the_response(cached_app, petition):
+    client = cached_app.test_client()
+    url = f"/api/v1/petitions/{petition.slug}"
+    assert client.get(url).get_json()["counts"]["total"] == 0
+    store_signature(cached_app, petition.slug)
+    time.sleep(0.6)
+
+    stale = client.get(url)
+    assert stale.get_json()["counts"]["total"] == 0
+    stale.close()
+    assert client.get(url).get_json()["counts"]["total"] == 1
 
 
 def test_a_visitor_with_a_message_gets_a_page_of_their_own(cached_app, petition):
