@@ -19,6 +19,7 @@ def queue_email(
     *,
     locale: str = "en",
     signature_id: int | None = None,
+    signature: Signature | None = None,
     context: dict | None = None,
     headers: dict | None = None,
 ) -> OutboxMessage:
@@ -29,6 +30,7 @@ def queue_email(
         template=template,
         locale=locale,
         signature_id=signature_id,
+        signature=signature,
         context=context or {},
         headers=headers or {},
     )

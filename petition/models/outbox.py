@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import utcnow
+
+if TYPE_CHECKING:
+    from .signature import Signature
 
 
 class OutboxMessage(db.Model):
@@ -26,6 +30,8 @@ class OutboxMessage(db.Model):
     context: Mapped[dict] = mapped_column(JSON, default=dict)
     headers: Mapped[dict] = mapped_column(JSON, default=dict)
     signature_id: Mapped[int | None] = mapped_column(ForeignKey("signature.id", ondelete="SET NULL"))
+    # Lets a new signature and its first email go to the database in one flush.
+    signature: Mapped[Signature | None] = relationship(passive_deletes=True)
     # Set on the messages that carry an organizers' update: one per update and signer, ever.
     update_id: Mapped[int | None] = mapped_column(ForeignKey("petition_update.id", ondelete="SET NULL"))
     # Filled in when the message is rendered for sending, and kept as a record of what went out.

@@ -36,15 +36,17 @@ def sign(slug):
         log.info("honeypot filled on %s; signature dropped", petition.slug)
         target = "signing.check_email" if petition.requires_confirmation else "signing.thanks"
         return redirect(url_for(target, slug=slug), code=303)
+    confirms_by_email = petition.requires_confirmation
     signature, created = services.sign(
         petition, form.signature_fields(), locale=str(get_locale()), ip=request.remote_addr
     )
-    db.session.commit()
-    if petition.requires_confirmation:
+    name = signature.name
+    db.session.commit()  # what was read before it stays valid: no reload after the commit
+    if confirms_by_email:
         # New or repeat, the answer is the same: what differs goes to the address by email.
         return redirect(url_for("signing.check_email", slug=slug), code=303)
     if created:
-        flash(_("Thank you, %(name)s: your signature is counted.", name=signature.name), "success")
+        flash(_("Thank you, %(name)s: your signature is counted.", name=name), "success")
     else:
         flash(
             _(

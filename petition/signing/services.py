@@ -65,18 +65,20 @@ def sign(petition, fields: dict, locale: str = "en", ip: str | None = None):
     else:
         signature.status = status_once_confirmed(petition, signature.kind)
         signature.confirmed_at = utcnow()
+    db.session.add(signature)
+    queue_signer_email(signature, "confirm" if petition.requires_confirmation else "receipt")
     # No look before the leap: the unique constraint is the one judge of a repeat, in a race
-    # or not, and the common case (a new address) costs a single INSERT.
+    # or not, and the common case (a new address) costs one flush of two INSERTs. Nothing
+    # else is written before them, so a repeat simply rolls the transaction back.
     try:
-        with db.session.begin_nested():
-            db.session.add(signature)
+        db.session.flush()
     except IntegrityError:
+        db.session.rollback()
         existing = find_signature(petition, fields["email"])
         if existing is None:
             raise
         notify_repeat(petition, existing)
         return existing, False
-    queue_signer_email(signature, "confirm" if petition.requires_confirmation else "receipt")
     log.info("signed petition=%s signature=%s kind=%s", petition.slug, signature.id, signature.kind)
     return signature, True
 
@@ -110,7 +112,7 @@ def queue_signer_email(signature: Signature, template: str) -> None:
         signature.email,
         template,
         locale=signature.locale,
-        signature_id=signature.id,
+        signature=signature,
         context={"origin": site_origin()},
     )
 
