@@ -71,6 +71,7 @@ class Signature(db.Model):
         Index("ix_signature_petition_created", "petition_id", "created_at"),
         # The latest public signatories, newest first, without sorting the whole petition.
         Index("ix_signature_petition_listed", "petition_id", "status", "public", "id"),
+        Index("ix_signature_petition_order", "petition_id", "id"),
     )
 
     @property
