@@ -13,7 +13,9 @@ bind = os.environ.get(
 # one waits on the database.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
 worker_class = "sync"
-timeout = 30
+# A sync worker streaming the signatory CSV is busy for the whole download: about 10-20 s a
+# million rows here, so 120 s leaves room for several million.
+timeout = 120
 graceful_timeout = 20
 keepalive = 5
 # Recycle workers now and then so no slow leak can grow without bound.
