@@ -28,8 +28,12 @@ def read_filters():
     return None, current_app.response_class(body, status=400, mimetype="text/plain")
 
 
-def download_name(petition, extension: str) -> str:
-    return f"{petition.slug}-signatures.{extension}"
+def as_download(response, petition, extension: str):
+    """Mark ``response`` as the signatures file of ``petition``, never to be cached."""
+    name = f"{petition.slug}-signatures.{extension}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/p/<slug>/export.csv")
@@ -43,9 +47,7 @@ def export_csv(slug):
     response = current_app.response_class(
         stream_with_context(iter_csv(petition, **criteria)), mimetype="text/csv; charset=utf-8"
     )
-    response.headers["Content-Disposition"] = f'attachment; filename="{download_name(petition, "csv")}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return as_download(response, petition, "csv")
 
 
 @bp.get("/p/<slug>/export.xlsx")
@@ -72,9 +74,7 @@ def export_xlsx(slug):
     response = current_app.response_class(read_and_close(target), mimetype=XLSX_MIMETYPE)
     response.call_on_close(target.close)  # also when the client leaves before the first piece
     response.headers["Content-Length"] = str(size)
-    response.headers["Content-Disposition"] = f'attachment; filename="{download_name(petition, "xlsx")}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return as_download(response, petition, "xlsx")
 
 
 def read_and_close(file, size: int = 64 * 1024):
