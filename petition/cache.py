@@ -4,8 +4,6 @@ the rendered petition page, the counts. Each worker process keeps its own."""
 import threading
 import time
 
-from flask import after_this_request, current_app, has_request_context
-
 
 class TTLCache:
     """A bounded mapping whose entries expire ``ttl`` seconds after they are set."""
@@ -21,13 +19,6 @@ class TTLCache:
         if entry is None or entry[0] < time.monotonic():
             return None
         return entry[1]
-
-    def get_stale(self, key):
-        """``(value, fresh)`` for ``key`` even when expired; ``(None, False)`` when missing."""
-        entry = self._entries.get(key)
-        if entry is None:
-            return None, False
-        return entry[1], entry[0] >= time.monotonic()
 
     def set(self, key, value, ttl: float) -> None:
         if ttl <= 0:
@@ -51,27 +42,4 @@ def cached(cache: TTLCache, key, ttl: float, compute):
     if value is None:
         value = compute()
         cache.set(key, value, ttl)
-    return value
-
-
-def cached_refreshed_after(cache: TTLCache, key, ttl: float, compute):
-    """Like :func:`cached`, but once an entry has expired the request gets the old value at once
-    and the new one is computed after its response has gone out, so no visitor waits for a slow
-    query (counting a million signatures); only a missing entry is computed on the spot."""
-    value, fresh = cache.get_stale(key)
-    if value is None or ttl <= 0 or not has_request_context():
-        return cached(cache, key, ttl, compute)
-    if not fresh:
-        cache.set(key, value, ttl)  # the next requests keep the old value: one refresh at a time
-        app = current_app._get_current_object()
-
-        def refresh():
-            with app.app_context():
-                cache.set(key, compute(), ttl)
-
-        @after_this_request
-        def refresh_when_sent(response):
-            response.call_on_close(refresh)
-            return response
-
     return value

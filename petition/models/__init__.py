@@ -1,10 +1,11 @@
-"""The data model: petitions, their signatures, the organizers who run them, the outbox."""
+"""The data model: petitions, their signatures and counts, the organizers who run them, the outbox."""
 
 from .base import utcnow
+from .counts import SignatureCount, _counts_cache, count_by_country, count_signatures
 from .organizer import ModerationEvent, Organizer
 from .outbox import OutboxMessage
 from .petition import Petition, PetitionTranslation
-from .signature import Signature, _counts_cache, count_by_country, count_signatures
+from .signature import Signature
 from .update import Update
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "Petition",
     "PetitionTranslation",
     "Signature",
+    "SignatureCount",
     "Update",
     "_counts_cache",
     "count_by_country",

@@ -1,15 +1,13 @@
-"""Signatures, their states, and the counts that a page shows."""
+"""Signatures and their states; their counts are in :mod:`.counts`."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from flask import current_app
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, func, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..cache import TTLCache, cached_refreshed_after
 from ..extensions import db
 from .base import utcnow
 
@@ -26,7 +24,8 @@ class Signature(db.Model):
 
     # States. Pending: the email is not confirmed yet. Unapproved: an organization waiting for an
     # organizer's approval. Confirmed: counted and listed (when public). Hidden: counted, never
-    # listed. Rejected: neither. Only confirmed and hidden signatures count.
+    # listed. Rejected: neither. Only confirmed and hidden signatures count (the triggers that
+    # keep SignatureCount spell these two out: changing COUNTED needs a migration).
     PENDING = "pending"
     AWAITING_APPROVAL = "unapproved"
     CONFIRMED = "confirmed"
@@ -96,49 +95,3 @@ class Signature(db.Model):
 
     def __repr__(self) -> str:
         return f"<Signature {self.id} {self.kind} {self.status}>"
-
-
-def count_signatures(petition) -> dict[str, int]:
-    """Counted signatures of ``petition``: total, individuals and organizations. Exact to within
-    ``COUNTS_CACHE_SECONDS``: a page view never scans the signatures."""
-    ttl = current_app.config["COUNTS_CACHE_SECONDS"]
-    return cached_refreshed_after(
-        _counts_cache, ("kinds", petition.id), ttl, lambda: _count_by_kind(petition.id)
-    )
-
-
-def _count_by_kind(petition_id: int) -> dict[str, int]:
-    rows = db.session.execute(
-        select(Signature.kind, func.count())
-        .where(Signature.petition_id == petition_id, Signature.status.in_(Signature.COUNTED))
-        .group_by(Signature.kind)
-    ).all()
-    by_kind = dict(rows)
-    individuals = by_kind.get(Signature.INDIVIDUAL, 0)
-    organizations = by_kind.get(Signature.ORGANIZATION, 0)
-    return {
-        "total": individuals + organizations,
-        "individuals": individuals,
-        "organizations": organizations,
-    }
-
-
-def count_by_country(petition) -> dict[str, int]:
-    """Counted signatures of ``petition`` by ISO country code, largest first."""
-    ttl = current_app.config["COUNTS_CACHE_SECONDS"]
-    return cached_refreshed_after(
-        _counts_cache, ("countries", petition.id), ttl, lambda: _count_by_country(petition.id)
-    )
-
-
-def _count_by_country(petition_id: int) -> dict[str, int]:
-    rows = db.session.execute(
-        select(Signature.country, func.count().label("n"))
-        .where(Signature.petition_id == petition_id, Signature.status.in_(Signature.COUNTED))
-        .group_by(Signature.country)
-        .order_by(func.count().desc(), Signature.country)
-    ).all()
-    return {country: n for country, n in rows}
-
-
-_counts_cache = TTLCache()
