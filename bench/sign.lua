@@ -1,10 +1,11 @@
 -- POSTs the full sign form, each request with an email address no one has used yet.
 --
---   BENCH_CSRF_TOKEN=... BENCH_COOKIE='session=...' BENCH_RUN=r1 \
+--   BENCH_CSRF_TOKEN=... BENCH_RUN=r1 \
 --     wrk -t2 -c16 -d10s -s bench/sign.lua http://127.0.0.1:8000/p/SLUG/sign
 --
--- Flask-WTF tokens are reusable within their session (no time limit is configured), so one
--- page fetch gives a cookie and token for the whole run; bench/run.py fetches them.
+-- The sign form's token names the petition, not a visitor, and stays good for a day, so one
+-- page fetch gives the token for the whole run; bench/run.py fetches it. BENCH_COOKIE, when
+-- set, is sent as the Cookie header.
 -- BENCH_RUN keeps addresses unique across runs on the same database.
 
 local here = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"

@@ -9,6 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import config as settings
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .requests import PetitionRequest
+from .sessions import SessionInterface
 
 __version__ = "0.1.0"
 
@@ -22,6 +23,7 @@ def create_app(config=None):
         static_folder=str(settings.ROOT / "static"),
     )
     app.request_class = PetitionRequest
+    app.session_interface = SessionInterface()
     configure(app, config)
     register_extensions(app)
     register_blueprints(app)

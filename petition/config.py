@@ -21,7 +21,7 @@ class Config:
     SMTP_URL = None
     MAIL_FROM = "petition@localhost"
 
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS = {}
 
     MAX_CONTENT_LENGTH = 64 * 1024
     WTF_CSRF_TIME_LIMIT = None  # a petition page may stay open for hours before it is signed
@@ -51,8 +51,8 @@ class Config:
     MAX_EMAILS_PER_SIGNATURE = 4
     CONFIRM_TOKEN_MAX_AGE = 7 * 24 * 3600
     WITHDRAW_TOKEN_MAX_AGE = 400 * 24 * 3600
-    # How long the embed widget's sign form stays good (see petition/petitions/embed.py).
-    EMBED_FORM_MAX_AGE = 24 * 3600
+    # How long a sign form stays good once served (see petition/signing/form_token.py).
+    SIGN_FORM_MAX_AGE = 24 * 3600
     UNSUBSCRIBE_TOKEN_MAX_AGE = 400 * 24 * 3600
 
     # Organizers' updates: recipients queued per pass of the sender, and the most update emails
@@ -68,6 +68,9 @@ class Config:
     PAGE_CACHE_SECONDS = 5
 
     SIGNATORIES_PER_PAGE = 50
+    # The public list pages through the newest this many of any filter: each page then reads a
+    # bounded range, whatever the petition's size (the organizers' CSV has every signature).
+    SIGNATORIES_LISTED_MAX = 10_000
     MODERATION_PER_PAGE = 100
     LATEST_SIGNATORIES = 10
     BUNDLED_STATEMENT = str(ROOT / "content" / "solidarity-with-the-peruvian-people.md")
@@ -106,6 +109,9 @@ def tune_engine(app):
     """A connection pool sized for a gunicorn worker on PostgreSQL; SQLite needs none."""
     options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # A server that restarted leaves dead connections in the pool: test each one as it is
+        # taken out (a file SQLite database has no server to lose).
+        options.setdefault("pool_pre_ping", True)
         options.setdefault("pool_size", 5)
         options.setdefault("max_overflow", 10)
         options.setdefault("pool_recycle", 1800)

@@ -125,8 +125,8 @@ def init_app(app):
                 secure=app.config.get("SESSION_COOKIE_SECURE", False),
                 httponly=True,
             )
-        if response.mimetype == "text/html":
+        vary = response.headers.get("Vary", "")
+        if ("Accept-Language" not in vary or "Cookie" not in vary) and response.mimetype == "text/html":
             # The same address answers in the visitor's language: caches must keep them apart.
-            response.vary.add("Accept-Language")
-            response.vary.add("Cookie")
+            response.vary.update(("Accept-Language", "Cookie"))
         return response

@@ -17,7 +17,7 @@ def site_origin() -> str:
     if current_app.config.get("BASE_URL"):
         return current_app.config["BASE_URL"].rstrip("/")
     if has_request_context():
-        return request.host_url.rstrip("/")
+        return f"{request.scheme}://{request.host}"
     return DEV_ORIGIN
 
 

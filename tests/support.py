@@ -2,12 +2,15 @@
 database, and small readers of the HTML that the pages send."""
 
 import itertools
+import time
 from html.parser import HTMLParser
 
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from petition.extensions import db
 from petition.models import Petition, Signature, utcnow
+from petition.signing.form_token import TOKEN_SALT, TOKEN_WINDOW
 from petition.signing.services import sign as add_signature
 
 _numbers = itertools.count(1)
@@ -37,12 +40,25 @@ def store_signature(app, slug: str, status: str = Signature.CONFIRMED, **fields)
     values.update(fields)
     with app.test_request_context():
         petition = db.session.scalar(select(Petition).where(Petition.slug == slug))
-        signature, created = add_signature(petition, values)
-        assert created, "the test data repeats an email address"
+        signed = add_signature(petition, values)
+        assert signed.created, "the test data repeats an email address"
+        signature = db.session.get(Signature, signed.id)
         signature.status = status
         signature.confirmed_at = utcnow() if status == Signature.CONFIRMED else None
         db.session.commit()
-        return signature.id
+        return signed.id
+
+
+def token_from(app, payload, secret=None, salt=TOKEN_SALT, age=TOKEN_WINDOW) -> str:
+    """A form token as this site makes them, or a forged one: another secret, salt or slug, or old.
+    (``age`` is at least a window: the site rounds the time down, and a token from the future fails.)"""
+
+    class AgedSigner(TimestampSigner):
+        def get_timestamp(self):
+            return int(time.time()) - age
+
+    key = secret or app.config["SECRET_KEY"]
+    return URLSafeTimedSerializer(key, salt=salt, signer=AgedSigner).dumps(payload)
 
 
 class _Collector(HTMLParser):

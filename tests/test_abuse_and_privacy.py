@@ -161,7 +161,7 @@ def test_production_sets_secure_cookies_and_hsts(monkeypatch, db_url, petition):
     del config["SECRET_KEY"]
     app = create_app(config)
     client = app.test_client()
-    response = client.get(f"/p/{petition.slug}")
+    response = client.get("/admin/login")  # a page with a session (the sign form needs none)
 
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert "max-age=" in response.headers["Strict-Transport-Security"]
@@ -172,7 +172,7 @@ def test_production_sets_secure_cookies_and_hsts(monkeypatch, db_url, petition):
 
 
 def test_session_cookie_is_httponly_and_samesite_in_development(client, petition):
-    cookie = client.get(f"/p/{petition.slug}").headers["Set-Cookie"]
+    cookie = client.get("/admin/login").headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 

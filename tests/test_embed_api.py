@@ -3,20 +3,17 @@ embed snippet, and the API: OSDI names, the count endpoint, caching, CORS, the O
 
 import datetime as dt
 import re
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 import yaml
-from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from petition.extensions import db
 from petition.models import Petition, Signature
-from petition.petitions.embed import TOKEN_WINDOW
 
 from .conftest import hidden_inputs, login, sign, signatures, valid_fields
-from .support import parse_html, store_signature, texts
+from .support import parse_html, store_signature, texts, token_from
 
 ROOT = Path(__file__).resolve().parent.parent
 HOUR = 3600
@@ -51,18 +48,6 @@ def embed_sign(app, slug, headers=None, **fields):
     response = client.post(f"/p/{slug}/embed/sign", data=data, headers=headers or {})
     assert client.get_cookie("session") is None
     return response
-
-
-def token_from(app, payload, secret=None, salt="embed-form", age=TOKEN_WINDOW) -> str:
-    """A form token as this site makes them, or a forged one: another secret, salt or slug, or old.
-    (``age`` is at least a window: the site rounds the time down, and a token from the future fails.)"""
-
-    class AgedSigner(TimestampSigner):
-        def get_timestamp(self):
-            return int(time.time()) - age
-
-    key = secret or app.config["SECRET_KEY"]
-    return URLSafeTimedSerializer(key, salt=salt, signer=AgedSigner).dumps(payload)
 
 
 def frame_ancestors(response) -> str:

@@ -476,3 +476,29 @@ def test_request_body_over_the_size_limit_gets_413(app, client, petition, path):
     response = client.post(path.format(slug=petition.slug), data={"comment": "x" * (limit + 1)})
     assert response.status_code == 413
     assert client.get(f"/p/{petition.slug}/signatories").status_code == 200
+
+
+def test_the_public_list_pages_through_the_newest_signatures_only(app, make_app, petition):
+    """Every page reads a bounded range, however many have signed: the newest few are listed."""
+    small = make_app(SIGNATORIES_PER_PAGE=2, SIGNATORIES_LISTED_MAX=3)
+    for n in range(5):
+        store_signature(app, petition.slug, name=f"Person {n}")
+    client = small.test_client()
+
+    first = page_text(client.get(f"/p/{petition.slug}/signatories"))
+    second = page_text(client.get(f"/p/{petition.slug}/signatories?page=2"))
+    assert texts(first, "signatory-name") + texts(second, "signatory-name") == [
+        "Person 4",
+        "Person 3",
+        "Person 2",
+    ]
+    assert "Only the newest 3 public signatures are shown here." in first
+    assert "Page 1 of 2" in first
+    far = client.get(f"/p/{petition.slug}/signatories?page=100000")
+    assert far.status_code == 200
+    assert texts(page_text(far), "signatory-name") == []
+
+
+def test_a_short_list_says_nothing_about_a_limit(app, client, petition):
+    store_signature(app, petition.slug, name="Ana")
+    assert "Only the newest" not in page_text(client.get(f"/p/{petition.slug}/signatories"))

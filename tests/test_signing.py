@@ -7,7 +7,8 @@ import pytest
 from petition.extensions import db as _db
 from petition.models import Signature
 
-from .conftest import csrf_token, organization_fields, sign, signatures, valid_fields
+from .conftest import csrf_token, hidden_inputs, organization_fields, sign, signatures, valid_fields
+from .support import token_from
 
 
 def error_beside(html: str, field_id: str) -> bool:
@@ -217,6 +218,76 @@ def test_post_without_csrf_token_is_refused(app, client, petition):
 
     assert response.status_code == 400
     assert signatures(app) == []
+
+
+HOUR = 3600
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda app, slug: "not-a-token",
+        lambda app, slug: token_from(app, slug, secret="another-secret-key-that-is-long-enough-0123"),
+        lambda app, slug: token_from(app, slug, salt="signature-confirm"),
+        lambda app, slug: token_from(app, "another-petition"),
+        lambda app, slug: token_from(app, slug, age=25 * HOUR),
+    ],
+    ids=["garbage", "other-secret", "other-salt", "other-petition", "expired"],
+)
+def test_a_forged_or_old_form_is_refused_and_comes_back_ready_to_send(app, client, petition, forge):
+    data = {"csrf_token": forge(app, petition.slug), **valid_fields(name="Rosa Mamani")}
+
+    refused = client.post(f"/p/{petition.slug}/sign", data=data)
+
+    assert refused.status_code == 400
+    html = refused.get_data(as_text=True)
+    assert "nothing was signed" in html
+    assert 'value="Rosa Mamani"' in html, "what was typed comes back"
+    assert signatures(app) == []
+    again = client.post(f"/p/{petition.slug}/sign", data=data | hidden_inputs(html))
+    assert again.status_code == 303
+    assert [row.name for row in signatures(app)] == ["Rosa Mamani"]
+
+
+def test_a_form_some_hours_old_is_still_good(app, client, petition):
+    data = {"csrf_token": token_from(app, petition.slug, age=23 * HOUR), **valid_fields()}
+    assert client.post(f"/p/{petition.slug}/sign", data=data).status_code == 303
+
+
+@pytest.mark.parametrize("origin", ["https://attacker.example", "null", "http://localhost.attacker.example"])
+def test_a_post_from_another_site_is_refused_even_with_a_good_token(app, client, petition, origin):
+    token = csrf_token(client.get(f"/p/{petition.slug}").get_data(as_text=True))
+    response = client.post(
+        f"/p/{petition.slug}/sign", data={"csrf_token": token, **valid_fields()}, headers={"Origin": origin}
+    )
+    assert response.status_code == 400
+    assert signatures(app) == []
+
+
+def test_a_post_from_this_site_is_taken(app, client, petition):
+    token = csrf_token(client.get(f"/p/{petition.slug}").get_data(as_text=True))
+    response = client.post(
+        f"/p/{petition.slug}/sign",
+        data={"csrf_token": token, **valid_fields()},
+        headers={"Origin": "http://localhost"},
+    )
+    assert response.status_code == 303
+
+
+def test_signing_needs_no_cookie_at_all(app, bundled_petition):
+    """In-app browsers of messaging apps may drop cookies: the form works without any."""
+    reader, signer = app.test_client(), app.test_client()
+    page = reader.get(f"/p/{bundled_petition.slug}")
+    assert "Set-Cookie" not in page.headers
+
+    response = signer.post(
+        f"/p/{bundled_petition.slug}/sign", data=hidden_inputs(page.get_data(as_text=True)) | valid_fields()
+    )
+
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/check-email")
+    assert "Set-Cookie" not in response.headers
+    assert len(signatures(app)) == 1
 
 
 def test_signing_by_get_is_not_allowed(client, petition):

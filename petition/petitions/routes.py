@@ -1,20 +1,23 @@
 """Public pages of a petition: the statement and form, the signatories, QR code, embed."""
 
+import dataclasses
+import datetime as dt
+import hashlib
 import io
 
 import segno
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
-from flask_wtf.csrf import generate_csrf
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..cache import TTLCache, cached
 from ..countries import country_choices, country_name
 from ..database import database_answers
 from ..extensions import db
-from ..http_cache import DOCUMENT_MAX_AGE, public_cacheable
-from ..models import Petition, Signature, count_signatures
+from ..http_cache import COUNTS_MAX_AGE, DOCUMENT_MAX_AGE, public_cacheable
+from ..models import Petition, Signature, count_signatures, utcnow
 from ..sharing import absolute_url, petition_url, share_links, site_origin
+from ..signing.form_token import make_form_token
 from ..signing.forms import SignatureForm, clean_source
 from . import services, translations
 
@@ -28,6 +31,46 @@ def get_petition_or_404(slug: str) -> Petition:
     return petition
 
 
+@dataclasses.dataclass(frozen=True)
+class SigningTerms:
+    """What taking a signature needs to know of a petition: a few columns, cached with the page
+    (the statement and the rest of the row are not read on every signature)."""
+
+    id: int
+    slug: str
+    requires_confirmation: bool
+    organizations_need_approval: bool
+    closes_at: dt.datetime | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.closes_at is None or self.closes_at > utcnow()
+
+
+def signing_terms(slug: str) -> SigningTerms:
+    """The :class:`SigningTerms` of petition ``slug`` (404 if there is none), at most
+    ``PAGE_CACHE_SECONDS`` old in each worker, like the page that shows them."""
+
+    def load():
+        # A connection of its own, back in the pool before the signature takes one: a request
+        # never holds two, whatever the pool's size.
+        with db.engine.connect() as connection:
+            row = connection.execute(
+                select(
+                    Petition.id,
+                    Petition.slug,
+                    Petition.requires_confirmation,
+                    Petition.organizations_need_approval,
+                    Petition.closes_at,
+                ).where(Petition.slug == slug)
+            ).first()
+        if row is None:
+            abort(404)
+        return SigningTerms(*row)
+
+    return cached(_page_cache, ("terms", slug), current_app.config["PAGE_CACHE_SECONDS"], load)
+
+
 def latest_signatories(petition, limit: int):
     query = Signature.listed(petition).order_by(Signature.id.desc()).limit(limit)
     return db.session.scalars(query).all()
@@ -38,8 +81,9 @@ def progress_percent(counts, petition) -> int:
     return min(100, 100 * counts["total"] // petition.goal) if petition.goal > 0 else 100
 
 
-def render_petition_page(petition, form, status=200, csrf_value=None):
-    """The petition page, with ``form`` either fresh or carrying its errors."""
+def render_petition_page(petition, form, status=200, refused=False):
+    """The petition page, with ``form`` either fresh or carrying its errors; ``refused`` when the
+    form came back without a good token (too old, or not sent from this site)."""
     counts = count_signatures(petition)
     statement = translations.statement_for(petition, str(get_locale()))
     page = render_template(
@@ -51,7 +95,8 @@ def render_petition_page(petition, form, status=200, csrf_value=None):
         chooser_path=url_for("petitions.show", slug=petition.slug),
         chooser_query={"source": clean_source(form.source.data)},
         form=form,
-        csrf_value=csrf_value or generate_csrf(),
+        csrf_value=make_form_token(petition.slug),
+        refused=refused,
         body=services.render_body(statement),
         counts=counts,
         progress=progress_percent(counts, petition),
@@ -65,21 +110,28 @@ def render_petition_page(petition, form, status=200, csrf_value=None):
     return page, status
 
 
-# The page is the same for every visitor but for the CSRF token, which goes in last.
-CSRF_PLACEHOLDER = "__csrf_token_placeholder__"
 _page_cache = TTLCache(maxsize=256)
+_listed_totals = TTLCache(maxsize=1024)
 
 
-def cacheable_page(slug: str, source: str) -> str:
-    """The petition page with a placeholder for the CSRF token, rendered at most once every
-    ``PAGE_CACHE_SECONDS`` per language, source and origin in each worker process."""
+@dataclasses.dataclass(frozen=True)
+class CachedPage:
+    body: bytes
+    etag: str
+
+
+def cacheable_page(slug: str, source: str) -> CachedPage:
+    """The petition page, the same bytes for every visitor (its form token is not theirs: see
+    :mod:`petition.signing.form_token`), rendered at most once every ``PAGE_CACHE_SECONDS`` per
+    language, source and origin in each worker process."""
     key = (slug, str(get_locale()), source, site_origin())
 
     def render():
         petition = get_petition_or_404(slug)
-        form = SignatureForm(petition=petition, formdata=None, source=source)
-        page, _ = render_petition_page(petition, form, csrf_value=CSRF_PLACEHOLDER)
-        return page
+        form = SignatureForm(formdata=None, source=source)
+        page, _ = render_petition_page(petition, form)
+        body = page.encode()
+        return CachedPage(body, hashlib.sha1(body, usedforsecurity=False).hexdigest())
 
     return cached(_page_cache, key, current_app.config["PAGE_CACHE_SECONDS"], render)
 
@@ -95,16 +147,25 @@ def home():
 @bp.get("/p/<slug>")
 def show(slug):
     source = clean_source(request.args.get("source"))
-    if session.get("_flashes"):
+    if current_app.config["SESSION_COOKIE_NAME"] in request.cookies and session.get("_flashes"):
         # A message for this visitor alone: this page is theirs, not the shared one.
         petition = get_petition_or_404(slug)
-        page, _ = render_petition_page(
-            petition, SignatureForm(petition=petition, formdata=None, source=source)
-        )
-    else:
-        page = cacheable_page(slug, source).replace(CSRF_PLACEHOLDER, generate_csrf())
-    response = current_app.make_response(page)
-    response.cache_control.private = True
+        page, _ = render_petition_page(petition, SignatureForm(formdata=None, source=source))
+        response = current_app.make_response(page)
+        response.cache_control.private = True
+        return response
+    # Everyone else gets the shared page, which browsers and shared caches may keep a few
+    # seconds (as long as the counts on it may be old): in a spike, a cache in front takes most.
+    page = cacheable_page(slug, source)
+    # A choice of language is remembered in this visitor's cookie: not for shared caches.
+    kept = "private" if "lang" in request.args else f"public, max-age={COUNTS_MAX_AGE}"
+    response = current_app.response_class(
+        page.body,
+        mimetype="text/html",
+        headers={"Cache-Control": kept, "ETag": f'"{page.etag}"', "Vary": "Accept-Language, Cookie"},
+    )
+    if "If-None-Match" in request.headers:
+        return response.make_conditional(request)
     return response
 
 
@@ -124,12 +185,22 @@ def signatories(slug):
         country = ""
     # Organizations first, then individuals; newest first within each.
     query = query.order_by(Signature.kind.desc(), Signature.id.desc())
-    page = db.paginate(
-        query,
-        per_page=current_app.config["SIGNATORIES_PER_PAGE"],
-        max_per_page=current_app.config["SIGNATORIES_PER_PAGE"],
-        error_out=False,
+    per_page = current_app.config["SIGNATORIES_PER_PAGE"]
+    listed_max = current_app.config["SIGNATORIES_LISTED_MAX"]
+    # Neither the count nor a page reads more than the newest ``listed_max`` rows of the filter.
+    total = cached(
+        _listed_totals,
+        (petition.id, kind, country),
+        current_app.config["COUNTS_CACHE_SECONDS"],
+        lambda: db.session.scalar(select(func.count()).select_from(query.limit(listed_max + 1).subquery())),
     )
+    last_page = max(1, -(-min(total, listed_max) // per_page))
+    number = min(max(request.args.get("page", 1, type=int), 1), last_page + 1)
+    page = db.paginate(
+        query, page=number, per_page=per_page, max_per_page=per_page, error_out=False, count=False
+    )
+    page.total = min(total, listed_max)
+    page.items = page.items[: max(0, listed_max - (number - 1) * per_page)]
     return render_template(
         "petitions/signatories.html",
         petition=petition,
@@ -137,6 +208,8 @@ def signatories(slug):
         kind=kind,
         country=country,
         counts=count_signatures(petition),
+        more_than_listed=total > listed_max,
+        listed_max=listed_max,
         countries=country_choices(),
         country_name=country_name,
     )

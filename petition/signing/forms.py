@@ -12,7 +12,7 @@ from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringFi
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from ..countries import country_choices
+from ..countries import country_choices, english_names
 from ..forms import Form
 from ..models import Signature
 
@@ -64,7 +64,13 @@ def text_field(label, max_length, required_message=None, **kwargs):
 
 
 class SignatureForm(Form):
-    """A signature by a person or, with ``kind=organization``, by an organization."""
+    """A signature by a person or, with ``kind=organization``, by an organization.
+
+    Its token is not the session's (see :mod:`petition.signing.form_token`): the views check it.
+    """
+
+    class Meta:
+        csrf = False
 
     kind = RadioField(
         _l("I am signing"),
@@ -102,9 +108,8 @@ class SignatureForm(Form):
     # A honeypot: hidden from people by CSS and from screen readers; bots fill it in.
     homepage = StringField(_l("Leave this field empty"), filters=[trim])
 
-    def __init__(self, *args, petition=None, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.petition = petition
         self.country.choices = country_select_choices(str(get_locale()))
 
     @property
@@ -127,7 +132,7 @@ class SignatureForm(Form):
     def validate_country(self, field):
         if not field.data:
             raise ValidationError(_l("Choose a country."))
-        if field.data not in dict(country_choices()):
+        if field.data not in english_names():  # the same codes in every language
             raise ValidationError(_l("Choose a country from the list."))
 
     def validate_contact_name(self, field):

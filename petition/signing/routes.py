@@ -6,11 +6,12 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from ..extensions import db, limiter
+from ..extensions import csrf, limiter
 from ..models import count_signatures
-from ..petitions.routes import get_petition_or_404, render_petition_page
+from ..petitions.routes import get_petition_or_404, render_petition_page, signing_terms
 from ..sharing import petition_url, share_links
 from . import services
+from .form_token import FIELD, form_is_genuine
 from .forms import SignatureForm
 
 bp = Blueprint("signing", __name__)
@@ -22,31 +23,33 @@ def sign_limit():
 
 
 @bp.post("/p/<slug>/sign")
+@csrf.exempt  # the form's own token instead of the session's: see form_token.py
 @limiter.limit(sign_limit)
 def sign(slug):
-    petition = get_petition_or_404(slug)
-    form = SignatureForm(petition=petition)
-    if not petition.is_open:
+    # The hot path of a viral petition: a few cached columns of the petition, the form, two
+    # INSERTs. The whole petition is loaded only to show the page again with its errors.
+    terms = signing_terms(slug)
+    if not terms.is_open:
         flash(_("This petition is closed and no longer takes signatures."), "info")
         return redirect(url_for("petitions.show", slug=slug), code=303)
+    form = SignatureForm()
+    if not form_is_genuine(request.form.get(FIELD), slug):
+        log.warning("sign form refused on %s: bad or old token, or foreign origin", slug)
+        # What was typed comes back with a fresh token: a visitor whose form grew old signs again.
+        return render_petition_page(get_petition_or_404(slug), form, status=400, refused=True)
     if not form.validate():
-        return render_petition_page(petition, form, status=422)
+        return render_petition_page(get_petition_or_404(slug), form, status=422)
     if form.caught_in_honeypot:
         # Answer as for a real signature, so the bot learns nothing; store nothing.
-        log.info("honeypot filled on %s; signature dropped", petition.slug)
-        target = "signing.check_email" if petition.requires_confirmation else "signing.thanks"
+        log.info("honeypot filled on %s; signature dropped", slug)
+        target = "signing.check_email" if terms.requires_confirmation else "signing.thanks"
         return redirect(url_for(target, slug=slug), code=303)
-    confirms_by_email = petition.requires_confirmation
-    signature, created = services.sign(
-        petition, form.signature_fields(), locale=str(get_locale()), ip=request.remote_addr
-    )
-    name = signature.name
-    db.session.commit()  # what was read before it stays valid: no reload after the commit
-    if confirms_by_email:
+    signed = services.sign(terms, form.signature_fields(), locale=str(get_locale()), ip=request.remote_addr)
+    if terms.requires_confirmation:
         # New or repeat, the answer is the same: what differs goes to the address by email.
         return redirect(url_for("signing.check_email", slug=slug), code=303)
-    if created:
-        flash(_("Thank you, %(name)s: your signature is counted.", name=name), "success")
+    if signed.created:
+        flash(_("Thank you, %(name)s: your signature is counted.", name=signed.name), "success")
     else:
         flash(
             _(

@@ -4,14 +4,15 @@ that confirm them; confirmation and withdrawal."""
 import hashlib
 import hmac
 import logging
+from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..mail import queue_email
-from ..models import Signature, utcnow
+from ..models import OutboxMessage, Signature, utcnow
 from ..sharing import site_origin
 
 log = logging.getLogger(__name__)
@@ -44,43 +45,67 @@ def status_once_confirmed(petition, kind: str) -> str:
     return Signature.CONFIRMED
 
 
-def sign(petition, fields: dict, locale: str = "en", ip: str | None = None):
-    """Add a signature to ``petition``; return ``(signature, created)``.
+class Signed(NamedTuple):
+    """What :func:`sign` did: the signature's id and name, and whether it is a new one."""
+
+    id: int
+    name: str
+    created: bool
+
+
+# Two Core INSERTs: a signature is the one write a spike is made of, and the ORM's unit of work
+# would cost more than the writes themselves.
+INSERT_SIGNATURE = insert(Signature.__table__)
+INSERT_EMAIL = insert(OutboxMessage.__table__)
+
+
+def sign(petition, fields: dict, locale: str = "en", ip: str | None = None) -> Signed:
+    """Add a signature to ``petition`` (a :class:`~petition.models.Petition`, or anything with
+    its ``id``, ``slug``, ``requires_confirmation`` and ``organizations_need_approval``) and the
+    email it causes, in one transaction of their own, committed on return.
 
     A repeat address stores nothing; on a petition that confirms by email, the address is sent
     its confirmation again or told it has signed already (capped per address), so the page
     reveals nothing about whether an address has signed. The unique constraint settles a race
     between identical requests: the loser sees the winner's row.
     """
-    signature = Signature(
-        petition_id=petition.id,
-        email_key=email_key(fields["email"]),
-        locale=locale,
-        ip_hash=hash_ip(ip),
-        emails_sent=1,
+    now = utcnow()
+    confirming = petition.requires_confirmation
+    row = {
         **fields,
-    )
-    if petition.requires_confirmation:
-        signature.status = Signature.PENDING
-    else:
-        signature.status = status_once_confirmed(petition, signature.kind)
-        signature.confirmed_at = utcnow()
-    db.session.add(signature)
-    queue_signer_email(signature, "confirm" if petition.requires_confirmation else "receipt")
+        "petition_id": petition.id,
+        "email_key": email_key(fields["email"]),
+        "locale": locale,
+        "ip_hash": hash_ip(ip),
+        "emails_sent": 1,
+        "status": Signature.PENDING if confirming else status_once_confirmed(petition, fields["kind"]),
+        "confirmed_at": None if confirming else now,
+        "created_at": now,
+    }
+    email = {
+        "recipient": row["email"],
+        "template": "confirm" if confirming else "receipt",
+        "locale": locale,
+        "context": {"origin": site_origin()},
+        "headers": {},
+    }
     # No look before the leap: the unique constraint is the one judge of a repeat, in a race
-    # or not, and the common case (a new address) costs one flush of two INSERTs. Nothing
-    # else is written before them, so a repeat simply rolls the transaction back.
+    # or not, and the common case (a new address) costs two INSERTs on a connection of their
+    # own, without the ORM session.
     try:
-        db.session.flush()
+        with db.engine.begin() as connection:
+            signature_id = connection.execute(INSERT_SIGNATURE, row).inserted_primary_key[0]
+            connection.execute(INSERT_EMAIL, {**email, "signature_id": signature_id})
     except IntegrityError:
-        db.session.rollback()
         existing = find_signature(petition, fields["email"])
         if existing is None:
             raise
+        signed = Signed(existing.id, existing.name, False)
         notify_repeat(petition, existing)
-        return existing, False
-    log.info("signed petition=%s signature=%s kind=%s", petition.slug, signature.id, signature.kind)
-    return signature, True
+        db.session.commit()
+        return signed
+    log.info("signed petition=%s signature=%s kind=%s", petition.slug, signature_id, row["kind"])
+    return Signed(signature_id, row["name"], True)
 
 
 def notify_repeat(petition, signature: Signature) -> None:

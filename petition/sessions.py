@@ -1,0 +1,16 @@
+"""Flask's signed-cookie sessions, without their cost for the visitors who have none.
+
+Most requests in a spike come from people who have never been here: they read the petition and
+sign it, and neither needs a session (see :mod:`petition.signing.form_token`). Flask builds a
+signing serializer for every request before it even looks for the cookie; this interface looks
+first, and builds the serializer only when there is a cookie to read.
+"""
+
+from flask.sessions import SecureCookieSessionInterface
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    def open_session(self, app, request):
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
