@@ -66,7 +66,6 @@ class Signature(db.Model):
         CheckConstraint(
             "status IN ('pending', 'unapproved', 'confirmed', 'hidden', 'rejected')", name="status_known"
         ),
-        Index("ix_signature_petition_status_kind", "petition_id", "status", "kind"),
         Index("ix_signature_petition_created", "petition_id", "created_at"),
         # The latest public signatories, newest first, without sorting the whole petition.
         Index("ix_signature_petition_listed", "petition_id", "status", "public", "id"),
