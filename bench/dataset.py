@@ -5,21 +5,21 @@ import contextlib
 import datetime as dt
 import sqlite3
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 from servers import ROOT, VENV_BIN
 
+sys.path.insert(0, str(ROOT))  # the app's own export columns, for the dump tool's query
+from petition.organizers.export import COLUMNS  # noqa: E402
+
 SLUG = "solidarity-with-the-peruvian-people"
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 POSTGRES_BENCH = "postgresql://postgres@127.0.0.1:5432/bench"
 COUNTRIES = ("PE", "AR", "BR", "CL", "MX", "FR", "ES", "DE", "US", "ZA")
 CITIES = ("Lima", "Cusco", "Arequipa", "Buenos Aires", "São Paulo", "Paris", "")
-EXPORT_COLUMNS = (
-    "id, created_at, kind, name, email, country, city, affiliation, contact_name, website, comment, "
-    "public, updates, status, confirmed_at, source"
-)
 SIGNATURE_COLUMNS = (
     "petition_id",
     "kind",
@@ -183,6 +183,6 @@ def bulk_insert(db: Database, count: int) -> None:
 def export_query(db: Database) -> str:
     """The rows and columns of our CSV export, as plain SQL for the database's own dump tool."""
     return (
-        f"SELECT {EXPORT_COLUMNS} FROM signature "  # noqa: S608 - constants
+        f"SELECT {', '.join(COLUMNS)} FROM signature "  # noqa: S608 - constants
         f"WHERE petition_id = {petition_id(db)} ORDER BY id"
     )

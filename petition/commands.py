@@ -94,7 +94,7 @@ DAY = click.DateTime(["%Y-%m-%d"])
 
 @signatures_cli.command("export")
 @click.argument("slug")
-@click.option("-o", "--output", type=click.File("w", encoding="utf-8", lazy=True), default="-")
+@click.option("-o", "--output", type=click.File("wb", lazy=True), default="-")
 @click.option("--kind", type=click.Choice(Signature.KINDS), help="Only individuals or only organizations.")
 @click.option("--status", type=click.Choice(Signature.STATUSES), help="Only signatures in this state.")
 @click.option("--country", callback=country_code, help="Only this country (ISO code, e.g. PE).")

@@ -104,7 +104,8 @@ def sign(petition, fields: dict, locale: str = "en", ip: str | None = None) -> S
         notify_repeat(petition, existing)
         db.session.commit()
         return signed
-    log.info("signed petition=%s signature=%s kind=%s", petition.slug, signature_id, row["kind"])
+    # gunicorn's access log has every POST already: one more line a signature only when debugging.
+    log.debug("signed petition=%s signature=%s kind=%s", petition.slug, signature_id, row["kind"])
     return Signed(signature_id, row["name"], True)
 
 
