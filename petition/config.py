@@ -109,9 +109,8 @@ def tune_engine(app):
     """A connection pool sized for a gunicorn worker on PostgreSQL; SQLite needs none."""
     options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        # A server that restarted leaves dead connections in the pool: test each one as it is
-        # taken out (a file SQLite database has no server to lose).
-        options.setdefault("pool_pre_ping", True)
+        # A server that restarted leaves dead connections in the pool: see database.py, which
+        # tests a connection that has been idle before handing it out.
         options.setdefault("pool_size", 5)
         options.setdefault("max_overflow", 10)
         options.setdefault("pool_recycle", 1800)

@@ -1,16 +1,24 @@
 """Engine settings that depend on the database in use."""
 
-from sqlalchemy import event, text
+import time
+
+from sqlalchemy import event, exc, text
 
 from .extensions import db
 
+# A pooled PostgreSQL connection idle this long is tested before use (see ping_when_idle).
+IDLE_BEFORE_PING = 10  # seconds
+
 
 def configure_engine(app):
-    """Give SQLite a write-ahead log, a busy timeout and enforced foreign keys."""
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        return
+    """Give SQLite a write-ahead log, a busy timeout and enforced foreign keys; make a server
+    database's pool hand out only live connections."""
     with app.app_context():
         engine = db.engine
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        if "pool_pre_ping" not in app.config["SQLALCHEMY_ENGINE_OPTIONS"]:
+            ping_when_idle(engine)
+        return
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
@@ -30,6 +38,28 @@ def configure_engine(app):
         dbapi_connection = connection.connection.driver_connection
         if not dbapi_connection.in_transaction:
             dbapi_connection.execute("BEGIN IMMEDIATE")
+
+
+def ping_when_idle(engine) -> None:
+    """Test a pooled connection before handing it out, as ``pool_pre_ping`` does, but only when
+    it has been idle ``IDLE_BEFORE_PING`` seconds: a restarted server is noticed after a quiet
+    spell without a round trip on every request of a busy one (on signing, the ping was a
+    quarter of the client's time). A dead connection is replaced at once, unseen by the request;
+    one that dies while in use fails its request, and SQLAlchemy then empties the pool."""
+
+    @event.listens_for(engine, "checkin")
+    def on_checkin(_dbapi_connection, record):
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def on_checkout(dbapi_connection, record, _proxy):
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is None or time.monotonic() - checked_in_at < IDLE_BEFORE_PING:
+            return  # new, or in use a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # noqa: BLE001 - whatever the failure, take another connection
+            raise exc.DisconnectionError("an idle connection no longer answers") from error
 
 
 def database_answers() -> bool:
