@@ -13,6 +13,27 @@ from ..signing import tokens
 log = logging.getLogger(__name__)
 
 
+def email_values(
+    recipient: str,
+    template: str,
+    *,
+    locale: str = "en",
+    signature_id: int | None = None,
+    context: dict | None = None,
+    headers: dict | None = None,
+) -> dict:
+    """The columns of an outbox row for an email, before it is rendered: what :func:`queue_email`
+    adds through the session, and what signing inserts directly."""
+    return {
+        "recipient": recipient,
+        "template": template,
+        "locale": locale,
+        "signature_id": signature_id,
+        "context": context or {},
+        "headers": headers or {},
+    }
+
+
 def queue_email(
     recipient: str,
     template: str,
@@ -25,15 +46,10 @@ def queue_email(
 ) -> OutboxMessage:
     """Add an email to the outbox, in the caller's transaction: it exists if and only if what
     caused it is committed. It is rendered by the sender, so signing stays fast."""
-    message = OutboxMessage(
-        recipient=recipient,
-        template=template,
-        locale=locale,
-        signature_id=signature_id,
-        signature=signature,
-        context=context or {},
-        headers=headers or {},
+    values = email_values(
+        recipient, template, locale=locale, signature_id=signature_id, context=context, headers=headers
     )
+    message = OutboxMessage(**values, signature=signature)
     db.session.add(message)
     log.debug("email queued to=%s template=%s", recipient, template)
     return message

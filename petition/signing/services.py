@@ -11,7 +11,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..mail import queue_email
+from ..mail import email_values, queue_email
 from ..models import OutboxMessage, Signature, utcnow
 from ..sharing import site_origin
 
@@ -82,20 +82,19 @@ def sign(petition, fields: dict, locale: str = "en", ip: str | None = None) -> S
         "confirmed_at": None if confirming else now,
         "created_at": now,
     }
-    email = {
-        "recipient": row["email"],
-        "template": "confirm" if confirming else "receipt",
-        "locale": locale,
-        "context": {"origin": site_origin()},
-        "headers": {},
-    }
+    template = "confirm" if confirming else "receipt"
     # No look before the leap: the unique constraint is the one judge of a repeat, in a race
     # or not, and the common case (a new address) costs two INSERTs on a connection of their
     # own, without the ORM session.
     try:
         with db.engine.begin() as connection:
             signature_id = connection.execute(INSERT_SIGNATURE, row).inserted_primary_key[0]
-            connection.execute(INSERT_EMAIL, {**email, "signature_id": signature_id})
+            connection.execute(
+                INSERT_EMAIL,
+                email_values(
+                    row["email"], template, locale=locale, signature_id=signature_id, context=links_context()
+                ),
+            )
     except IntegrityError:
         existing = find_signature(petition, fields["email"])
         if existing is None:
@@ -132,6 +131,11 @@ def reserve_email(signature: Signature) -> bool:
     return result.rowcount == 1
 
 
+def links_context() -> dict:
+    """What a signer's email needs besides its signature: the origin its links point to."""
+    return {"origin": site_origin()}
+
+
 def queue_signer_email(signature: Signature, template: str) -> None:
     """Queue ``template`` for the signer; the sender adds the links (every email can withdraw)."""
     queue_email(
@@ -139,7 +143,7 @@ def queue_signer_email(signature: Signature, template: str) -> None:
         template,
         locale=signature.locale,
         signature=signature,
-        context={"origin": site_origin()},
+        context=links_context(),
     )
 
 
