@@ -125,8 +125,7 @@ def init_app(app):
                 secure=app.config.get("SESSION_COOKIE_SECURE", False),
                 httponly=True,
             )
-        vary = response.headers.get("Vary", "")
-        if ("Accept-Language" not in vary or "Cookie" not in vary) and response.mimetype == "text/html":
+        if response.mimetype == "text/html":
             # The same address answers in the visitor's language: caches must keep them apart.
             response.vary.update(("Accept-Language", "Cookie"))
         return response

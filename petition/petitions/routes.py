@@ -157,16 +157,13 @@ def show(slug):
     # Everyone else gets the shared page, which browsers and shared caches may keep a few
     # seconds (as long as the counts on it may be old): in a spike, a cache in front takes most.
     page = cacheable_page(slug, source)
-    # A choice of language is remembered in this visitor's cookie: not for shared caches.
-    kept = "private" if "lang" in request.args else f"public, max-age={COUNTS_MAX_AGE}"
-    response = current_app.response_class(
-        page.body,
-        mimetype="text/html",
-        headers={"Cache-Control": kept, "ETag": f'"{page.etag}"', "Vary": "Accept-Language, Cookie"},
-    )
-    if "If-None-Match" in request.headers:
+    response = current_app.response_class(page.body, mimetype="text/html")
+    response.set_etag(page.etag)  # computed once with the page
+    if "lang" in request.args:
+        # A choice of language, remembered in this visitor's cookie: not for shared caches.
+        response.cache_control.private = True
         return response.make_conditional(request)
-    return response
+    return public_cacheable(response, COUNTS_MAX_AGE)
 
 
 @bp.get("/p/<slug>/signatories")
