@@ -1,12 +1,17 @@
 """The connection pool on PostgreSQL: a connection the server dropped while it sat idle in the
-pool is replaced before a request sees it, without a round trip on every busy request."""
+pool is replaced before a request sees it, without a round trip on every busy request. INSERTs
+on the driver's cursor store what the engine would have stored."""
+
+import datetime as dt
 
 import psycopg
 import pytest
-from sqlalchemy import exc, text
+from sqlalchemy import exc, func, insert, select, text
 
 from petition import database
 from petition.extensions import db
+from petition.mail import email_values
+from petition.models import OutboxMessage, Signature
 
 
 @pytest.fixture
@@ -57,3 +62,147 @@ def test_without_the_ping_the_dropped_connection_would_fail_the_request(postgres
 
     with pytest.raises(exc.OperationalError):
         backend_pid(postgres)
+
+
+def signature_row(petition_id: int, email: str, **overrides) -> dict:
+    return {
+        "petition_id": petition_id,
+        "kind": Signature.INDIVIDUAL,
+        "name": "Ana Quispe « ñ »",
+        "email": email,
+        "email_key": email.casefold(),
+        "country": "PE",
+        "public": False,
+        "updates": True,
+        "status": Signature.CONFIRMED,
+        "confirmed_at": dt.datetime(2023, 1, 4, 12, 30, 15, 123456),
+        "created_at": dt.datetime(2023, 1, 4, 12, 30, 15, 654321),
+    } | overrides
+
+
+def stored(table, row_id: int) -> dict:
+    """A row as the database holds it, the id left out: raw SQL, no type conversion back."""
+    columns = ", ".join(column.name for column in table.columns if column.name != "id")
+    with db.engine.connect() as connection:
+        query = text(f"SELECT {columns} FROM {table.name} WHERE id = :id")  # noqa: S608 - model names
+        found = connection.execute(query, {"id": row_id})
+        return dict(found.mappings().one())
+
+
+def test_a_direct_insert_stores_what_the_engine_stores(app, petition):
+    """Booleans, datetimes, JSON and every Python-side default come out byte for byte the same,
+    on whichever database the suite runs."""
+    signatures = database.DirectInsert(Signature.__table__)
+    emails = database.DirectInsert(OutboxMessage.__table__)
+    context = {"origin": "https://example.org", "names": ["Ana", "José"]}
+    with app.app_context():
+        with db.engine.begin() as connection:
+            by_engine = connection.execute(
+                insert(Signature.__table__), signature_row(petition.id, "engine@example.org")
+            ).inserted_primary_key[0]
+            email_by_engine = connection.execute(
+                insert(OutboxMessage.__table__),
+                email_values("engine@example.org", "confirm", signature_id=by_engine, context=context),
+            ).inserted_primary_key[0]
+        with database.driver_transaction(db.engine) as transaction:
+            direct = signatures(transaction, signature_row(petition.id, "direct@example.org"))
+            email_direct = emails(
+                transaction,
+                email_values("direct@example.org", "confirm", signature_id=direct, context=context),
+            )
+
+        assert direct != by_engine
+        ours, theirs = stored(Signature.__table__, direct), stored(Signature.__table__, by_engine)
+        assert {**ours, "email": None, "email_key": None} == {**theirs, "email": None, "email_key": None}
+        ours, theirs = (
+            stored(OutboxMessage.__table__, email_direct),
+            stored(OutboxMessage.__table__, email_by_engine),
+        )
+        # The defaults that are times are taken a moment apart; their stored form is the same.
+        for moment in ("created_at", "next_attempt_at"):
+            assert type(ours.pop(moment)) is type(theirs.pop(moment))
+        assert {**ours, "recipient": None, "signature_id": None} == {
+            **theirs,
+            "recipient": None,
+            "signature_id": None,
+        }
+        assert db.session.get(OutboxMessage, email_direct).context == context
+
+
+def test_a_direct_insert_raises_as_the_engine_does_and_keeps_nothing(app, petition):
+    signatures = database.DirectInsert(Signature.__table__)
+    emails = database.DirectInsert(OutboxMessage.__table__)
+    with app.app_context():
+        with database.driver_transaction(db.engine) as transaction:
+            signatures(transaction, signature_row(petition.id, "once@example.org"))
+
+        with pytest.raises(exc.IntegrityError), database.driver_transaction(db.engine) as transaction:
+            emails(transaction, email_values("other@example.org", "confirm"))
+            signatures(
+                transaction, signature_row(petition.id, "ONCE@example.org", email_key="once@example.org")
+            )
+
+        # The email queued before the failure went with it.
+        assert db.session.scalar(select(OutboxMessage.id)) is None
+        assert db.session.scalars(select(Signature.email)).all() == ["once@example.org"]
+
+
+def test_a_row_and_its_child_are_stored_as_the_engine_stores_them(app, petition):
+    """The pair (one statement on PostgreSQL, two INSERTs on SQLite) stores the same rows."""
+    pair = database.DirectInsertWithChild(Signature.__table__, OutboxMessage.__table__, "signature_id")
+    context = {"origin": "https://example.org"}
+    with app.app_context():
+        with db.engine.begin() as connection:
+            by_engine = connection.execute(
+                insert(Signature.__table__), signature_row(petition.id, "engine@example.org")
+            ).inserted_primary_key[0]
+            connection.execute(
+                insert(OutboxMessage.__table__),
+                email_values("engine@example.org", "confirm", signature_id=by_engine, context=context),
+            )
+
+        direct = pair(
+            db.engine,
+            signature_row(petition.id, "direct@example.org"),
+            email_values("direct@example.org", "confirm", context=context),
+        )
+
+        ours, theirs = stored(Signature.__table__, direct), stored(Signature.__table__, by_engine)
+        assert {**ours, "email": None, "email_key": None} == {**theirs, "email": None, "email_key": None}
+        email = db.session.scalars(select(OutboxMessage).where(OutboxMessage.signature_id == direct)).one()
+        assert (email.recipient, email.template, email.context, email.attempts) == (
+            "direct@example.org",
+            "confirm",
+            context,
+            0,
+        )
+
+
+@pytest.mark.parametrize("refused", ["row", "child"])
+def test_a_row_and_its_child_are_stored_together_or_not_at_all(app, petition, refused):
+    pair = database.DirectInsertWithChild(Signature.__table__, OutboxMessage.__table__, "signature_id")
+    with app.app_context():
+        pair(
+            db.engine,
+            signature_row(petition.id, "once@example.org"),
+            email_values("once@example.org", "confirm"),
+        )
+        row = signature_row(petition.id, "twice@example.org")
+        email = email_values("twice@example.org", "confirm")
+        if refused == "row":
+            row["email_key"] = "once@example.org"  # one signature per address
+        else:
+            email["recipient"] = None  # NOT NULL
+
+        with pytest.raises(exc.IntegrityError):
+            pair(db.engine, row, email)
+
+        assert db.session.scalars(select(Signature.email)).all() == ["once@example.org"]
+        assert db.session.scalars(select(OutboxMessage.recipient)).all() == ["once@example.org"]
+        # The connection went back to the pool fit for the next request.
+        pair(
+            db.engine,
+            signature_row(petition.id, "next@example.org"),
+            email_values("next@example.org", "confirm"),
+        )
+        assert db.session.scalar(select(func.count()).select_from(Signature)) == 2
