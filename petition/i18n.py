@@ -17,18 +17,25 @@ LANGUAGE_COOKIE = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
     """The locale for this request: ``?lang=``, else the ``lang`` cookie, else the browser's
     ``Accept-Language``, else the default. Outside a request (the mail sender), the default:
     emails choose their language with ``force_locale``."""
     languages = current_app.config["LANGUAGES"]
     default = current_app.config["BABEL_DEFAULT_LOCALE"]
     if not has_request_context():
-        return default
+        return parsed_locale(default)
     for chosen in (request.args.get("lang"), request.cookies.get(LANGUAGE_COOKIE)):
         if chosen in languages:
-            return chosen
-    return request.accept_languages.best_match(languages) or default
+            return parsed_locale(chosen)
+    return parsed_locale(request.accept_languages.best_match(languages) or default)
+
+
+@functools.cache
+def parsed_locale(code: str) -> Locale:
+    """One :class:`~babel.Locale` per language, which Flask-Babel then takes as it is instead
+    of parsing the code again on every request."""
+    return Locale.parse(code)
 
 
 @functools.cache
