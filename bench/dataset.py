@@ -84,6 +84,19 @@ def create(kind: str, workdir: Path) -> Database:
     return Database("postgres", "postgresql+psycopg://postgres@127.0.0.1:5432/bench")
 
 
+FLOOR_TABLE = "floor_signature"  # bench/floor_app.py's table on PostgreSQL
+
+
+def create_floor_table(db: Database) -> None:
+    """The PostgreSQL floor's table, empty, made before its workers start."""
+    with contextlib.closing(db.connect()) as connection:
+        connection.execute(f"DROP TABLE IF EXISTS {FLOOR_TABLE}")
+        connection.execute(
+            f"CREATE TABLE {FLOOR_TABLE} (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE)"
+        )
+        connection.commit()
+
+
 def flask(env: dict, *args: str, stdin: str | None = None) -> str:
     """Run ``flask --app wsgi ARGS`` in the repository; its output, or an error with it."""
     completed = subprocess.run(

@@ -93,6 +93,22 @@ def signing_rows(signing: dict) -> list[tuple]:
     floor_stored = f"{signing['floor_rows']} / {floor['statuses'].get('303', 0)}"
     rows.insert(4, row("signing", "rows stored / 303s", stored, floor_stored, None,
                        "equal (± in flight at stop)", rows_match(signing["ours_rows"], ours)))  # fmt: skip
+    if "floor_pg" in signing:
+        # The same floor writing to PostgreSQL: what the database server itself costs a signature.
+        floor_pg = signing["floor_pg"]
+        phase = "signing vs floor-pg"
+        ours_rate, floor_pg_rate = 1000 / ours["cpu_ms_per_request"], 1000 / floor_pg["cpu_ms_per_request"]
+        rows += [
+            row(phase, "req/s", ours["requests_per_s"], floor_pg["requests_per_s"],
+                ours["requests_per_s"] / floor_pg["requests_per_s"]),
+            row(phase, "req per CPU-second (server + database)", ours_rate, floor_pg_rate,
+                ours_rate / floor_pg_rate),
+            row(phase, "floor-pg rows stored / 303s",
+                f"{signing['floor_pg_rows']} / {floor_pg['statuses'].get('303', 0)}", "", None,
+                "equal (± in flight at stop)", rows_match(signing["floor_pg_rows"], floor_pg)),
+            row("floor-pg vs floor", "req/s", floor_pg["requests_per_s"], signing["floor"]["requests_per_s"],
+                floor_pg["requests_per_s"] / signing["floor"]["requests_per_s"]),
+        ]  # fmt: skip
     return rows
 
 

@@ -9,6 +9,7 @@ same gunicorn settings, then the phases in this order (each bounded in time):
 
   page    GET /p/<slug> vs the floor's hello world, with 0 signatures
   sign    the full sign form POST vs the floor's POST; stored rows checked against the 303s
+          (on PostgreSQL, also vs the same floor writing to PostgreSQL: floor-pg)
   page    again with --rows confirmed signatures inserted directly
   export  the same rows by our CLI and over HTTP, vs sqlite3 -csv (psql \\copy on PostgreSQL)
 
@@ -150,7 +151,7 @@ def page_phase(driver, ours, floor, args) -> dict:
     return compare(driver, targets, args)
 
 
-def signing_phase(driver, ours, floor, db, env, args) -> dict:
+def signing_phase(driver, ours, floor, floor_pg, db, env, args) -> dict:
     """Sign with a fresh address per request; then count the rows each app stored."""
     cookie, token = form_session(ours.port, PETITION_PATH)
     stamp = int(time.time())
@@ -162,10 +163,14 @@ def signing_phase(driver, ours, floor, db, env, args) -> dict:
         "ours": (ours, f"http://127.0.0.1:{ours.port}{PETITION_PATH}/sign"),
         "floor": (floor, f"http://127.0.0.1:{floor.port}/sign"),
     }
+    if floor_pg:
+        targets["floor_pg"] = (floor_pg, f"http://127.0.0.1:{floor_pg.port}/sign")
     result = compare(driver, targets, args, sign_for=sign_for)
     result["ours_rows"] = dataset.count_signatures(db)
     floor_db = dataset.Database("sqlite", "", Path(env["FLOOR_DATABASE"]))
     result["floor_rows"] = floor_db.scalar("SELECT count(*) FROM signature")
+    if floor_pg:
+        result["floor_pg_rows"] = db.scalar(f"SELECT count(*) FROM {dataset.FLOOR_TABLE}")  # noqa: S608 - a constant
     return result
 
 
@@ -192,16 +197,27 @@ def run_phases(args, db, env, workdir: Path, results: dict) -> None:
     results["load_driver"] = driver_name
     ours_command = servers.gunicorn_command("wsgi:app", servers.free_port(), args.workers)
     floor_command = servers.gunicorn_command("floor_app:app", servers.free_port(), args.workers, chdir=HERE)
-    with (
-        servers.running("ours", ours_command, env, workdir / "ours.log", "/healthz") as ours,
-        servers.running("floor", floor_command, env, workdir / "floor.log", "/hello") as floor,
-    ):
+    with contextlib.ExitStack() as stack:
+        ours = stack.enter_context(
+            servers.running("ours", ours_command, env, workdir / "ours.log", "/healthz")
+        )
+        floor = stack.enter_context(
+            servers.running("floor", floor_command, env, workdir / "floor.log", "/hello")
+        )
+        floor_pg = None
+        if db.kind == "postgres" and "sign" in args.phases:
+            dataset.create_floor_table(db)
+            command = servers.gunicorn_command("floor_app:app", servers.free_port(), args.workers, chdir=HERE)
+            floor_env = {**env, "FLOOR_DATABASE_URL": db.url.replace("+psycopg", "")}
+            floor_pg = stack.enter_context(
+                servers.running("floor_pg", command, floor_env, workdir / "floor_pg.log", "/hello")
+            )
         if "page" in args.phases:
             print("page view, 0 signatures", flush=True)
             results["page_0"] = page_phase(driver, ours, floor, args)
         if "sign" in args.phases:
             print("signing", flush=True)
-            results["signing"] = signing_phase(driver, ours, floor, db, env, args)
+            results["signing"] = signing_phase(driver, ours, floor, floor_pg, db, env, args)
         if {"page", "export"} & set(args.phases):
             print(f"inserting {args.rows:,} confirmed signatures", flush=True)
             started = time.monotonic()
