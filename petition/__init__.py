@@ -7,7 +7,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
-from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .extensions import babel, csrf, db, limiter, login_manager
 from .requests import PetitionRequest
 from .sessions import SessionInterface
 
@@ -50,12 +50,12 @@ def configure(app, config):
 
 
 def register_extensions(app):
-    from . import database, i18n
+    from . import database, i18n, migrating
     from .organizers.auth import load_organizer
 
     db.init_app(app)
     database.configure_engine(app)
-    migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"), render_as_batch=True)
+    migrating.init_app(app)  # `flask db`, which loads Flask-Migrate when used
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)

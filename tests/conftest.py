@@ -17,6 +17,7 @@ from sqlalchemy import inspect, text
 from petition import create_app
 from petition.extensions import db as _db
 from petition.extensions import limiter
+from petition.migrating import init_migrations
 from petition.models import Organizer, Petition, Signature
 from petition.organizers.auth import create_organizer
 from petition.petitions import services
@@ -56,6 +57,7 @@ def reset_schema(app) -> None:
             _db.metadata.drop_all(connection)
             if inspect(connection).has_table("alembic_version"):
                 connection.execute(text("DROP TABLE alembic_version"))
+        init_migrations(app)
         upgrade()
 
 
