@@ -132,7 +132,8 @@ def init_app(app):
                 secure=app.config.get("SESSION_COOKIE_SECURE", False),
                 httponly=True,
             )
-        if response.mimetype == "text/html":
-            # The same address answers in the visitor's language: caches must keep them apart.
+        if request.method in ("GET", "HEAD") and response.mimetype == "text/html":
+            # The same address answers in the visitor's language: caches must keep them apart
+            # (only reads are cached: a form's answer need not say).
             response.vary.update(("Accept-Language", "Cookie"))
         return response

@@ -3,7 +3,8 @@
 Most requests in a spike come from people who have never been here: they read the petition and
 sign it, and neither needs a session (see :mod:`petition.signing.form_token`). Flask builds a
 signing serializer for every request before it even looks for the cookie; this interface looks
-first, and builds the serializer only when there is a cookie to read.
+first, and builds the serializer only when there is a cookie to read; and when there is still
+no session to send, it sends none without looking up the cookie's settings.
 """
 
 from flask.sessions import SecureCookieSessionInterface
@@ -14,3 +15,10 @@ class SessionInterface(SecureCookieSessionInterface):
         if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
             return self.session_class()
         return super().open_session(app, request)
+
+    def save_session(self, app, session, response):
+        if not session and not session.modified:
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
