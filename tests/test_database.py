@@ -206,3 +206,27 @@ def test_a_row_and_its_child_are_stored_together_or_not_at_all(app, petition, re
             email_values("next@example.org", "confirm"),
         )
         assert db.session.scalar(select(func.count()).select_from(Signature)) == 2
+
+
+def test_sqlite_connections_are_set_up_for_several_writers(app):
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's settings")
+        with db.engine.connect() as connection:
+            setting = {
+                name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+                for name in (
+                    "journal_mode",
+                    "busy_timeout",
+                    "foreign_keys",
+                    "synchronous",
+                    "wal_autocheckpoint",
+                )
+            }
+    assert setting == {
+        "journal_mode": "wal",
+        "busy_timeout": 5000,
+        "foreign_keys": 1,
+        "synchronous": 1,  # NORMAL: a commit outlives the process; the log is synced at checkpoints
+        "wal_autocheckpoint": database.WAL_CHECKPOINT_PAGES,
+    }
