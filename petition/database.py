@@ -7,9 +7,10 @@ from sqlalchemy import bindparam, event, exc, insert, select, text
 
 from .extensions import db
 
-WAL_CHECKPOINT_PAGES = 10_000
 # A pooled PostgreSQL connection idle this long is tested before use (see ping_when_idle).
 IDLE_BEFORE_PING = 10  # seconds
+# SQLite copies its write-ahead log back into the database every this many pages.
+WAL_CHECKPOINT_PAGES = 10_000
 
 
 def configure_engine(app):
@@ -84,6 +85,8 @@ def typed_columns(columns, dialect) -> list[tuple]:
     for column in columns:
         if column.default is not None and not (column.default.is_scalar or column.default.is_callable):
             raise TypeError(f"{column}: only plain values and functions as defaults")
+        if column.server_default is not None and column.default is None:
+            raise TypeError(f"{column}: every column is sent, so its server default would never apply")
     return [
         (column.key, column.default, column.type.dialect_impl(dialect).bind_processor(dialect))
         for column in columns

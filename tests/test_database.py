@@ -6,7 +6,7 @@ import datetime as dt
 
 import psycopg
 import pytest
-from sqlalchemy import exc, func, insert, select, text
+from sqlalchemy import Column, Integer, MetaData, Table, exc, func, insert, select, text
 
 from petition import database
 from petition.extensions import db
@@ -230,3 +230,11 @@ def test_sqlite_connections_are_set_up_for_several_writers(app):
         "synchronous": 1,  # NORMAL: a commit outlives the process; the log is synced at checkpoints
         "wal_autocheckpoint": database.WAL_CHECKPOINT_PAGES,
     }
+
+
+def test_a_direct_insert_refuses_a_table_whose_server_default_it_would_override(app):
+    table = Table(
+        "note", MetaData(), Column("id", Integer, primary_key=True), Column("n", Integer, server_default="0")
+    )
+    with app.app_context(), pytest.raises(TypeError, match="server default"):
+        database.DirectInsert(table)._prepare(db.engine.dialect)
