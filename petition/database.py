@@ -93,6 +93,11 @@ def typed_columns(columns, dialect) -> list[tuple]:
     ]
 
 
+def bound_insert(table, columns, prefix: str = ""):
+    """``INSERT INTO table`` of ``columns``, each value a parameter named ``prefix`` + its key."""
+    return insert(table).values({column.key: bindparam(prefix + column.key) for column in columns})
+
+
 def driver_values(typed: list[tuple], values: dict, prefix: str = "") -> dict:
     """``values`` for the driver, as SQLAlchemy would send them: defaults filled in, each value
     converted for its column's type; keyed by bind name (``prefix`` + column key)."""
@@ -127,9 +132,7 @@ class DirectInsert:
     def _prepare(self, dialect) -> tuple:
         key = (dialect.name, dialect.driver)
         if key not in self._prepared:
-            statement = insert(self.table).values(
-                {column.key: bindparam(column.key) for column in self.columns}
-            )
+            statement = bound_insert(self.table, self.columns)
             if self.id_column is not None and dialect.insert_returning:
                 statement = statement.returning(self.id_column)
             compiled = statement.compile(dialect=dialect)
@@ -168,19 +171,11 @@ class DirectInsertWithChild:
         key = (dialect.name, dialect.driver)
         if key not in self._prepared:
             parent, child = self.parent, self.child
-            new = (
-                insert(parent.table)
-                .values({column.key: bindparam(column.key) for column in parent.columns})
-                .returning(parent.id_column)
-                .cte("new_parent")
-            )
+            new = bound_insert(parent.table, parent.columns).returning(parent.id_column).cte("new_parent")
             columns = [column for column in child.columns if column.key != self.link]
             statement = (
-                insert(child.table)
-                .values(
-                    {column.key: bindparam(self.CHILD_PREFIX + column.key) for column in columns}
-                    | {self.link: select(new.c[parent.id_column.key]).scalar_subquery()}
-                )
+                bound_insert(child.table, columns, self.CHILD_PREFIX)
+                .values({self.link: select(new.c[parent.id_column.key]).scalar_subquery()})
                 .add_cte(new)
                 .returning(child.table.c[self.link])
             )
