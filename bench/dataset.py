@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import floor_app
 import psycopg
 from servers import ROOT, VENV_BIN
 
@@ -84,17 +85,17 @@ def create(kind: str, workdir: Path) -> Database:
     return Database("postgres", "postgresql+psycopg://postgres@127.0.0.1:5432/bench")
 
 
-FLOOR_TABLE = "floor_signature"  # bench/floor_app.py's table on PostgreSQL
-
-
 def create_floor_table(db: Database) -> None:
     """The PostgreSQL floor's table, empty, made before its workers start."""
     with contextlib.closing(db.connect()) as connection:
-        connection.execute(f"DROP TABLE IF EXISTS {FLOOR_TABLE}")
-        connection.execute(
-            f"CREATE TABLE {FLOOR_TABLE} (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE)"
-        )
+        connection.execute(f"DROP TABLE IF EXISTS {floor_app.POSTGRES_TABLE}")
+        connection.execute(floor_app.POSTGRES_SCHEMA)
         connection.commit()
+
+
+def count_floor_rows(db: Database) -> int:
+    """The rows the PostgreSQL floor stored."""
+    return db.scalar(f"SELECT count(*) FROM {floor_app.POSTGRES_TABLE}")  # noqa: S608 - a constant
 
 
 def flask(env: dict, *args: str, stdin: str | None = None) -> str:

@@ -23,6 +23,7 @@ DATABASE = os.environ.get("FLOOR_DATABASE") or os.path.join(tempfile.gettempdir(
 DATABASE_URL = os.environ.get("FLOOR_DATABASE_URL", "")
 SCHEMA = "CREATE TABLE IF NOT EXISTS signature (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE)"
 POSTGRES_TABLE = "floor_signature"
+POSTGRES_SCHEMA = f"CREATE TABLE {POSTGRES_TABLE} (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE)"
 
 app = Flask(__name__)
 _connections: dict[int, object] = {}
@@ -40,7 +41,7 @@ def sqlite_connection() -> sqlite3.Connection:
 def postgres_connection():
     import psycopg  # only this variant needs it
 
-    # The table is made by bench/run.py before the workers start.
+    # The table (POSTGRES_SCHEMA) is made by bench/run.py before the workers start.
     return psycopg.connect(DATABASE_URL, autocommit=True)
 
 

@@ -170,7 +170,7 @@ def signing_phase(driver, ours, floor, floor_pg, db, env, args) -> dict:
     floor_db = dataset.Database("sqlite", "", Path(env["FLOOR_DATABASE"]))
     result["floor_rows"] = floor_db.scalar("SELECT count(*) FROM signature")
     if floor_pg:
-        result["floor_pg_rows"] = db.scalar(f"SELECT count(*) FROM {dataset.FLOOR_TABLE}")  # noqa: S608 - a constant
+        result["floor_pg_rows"] = dataset.count_floor_rows(db)
     return result
 
 
