@@ -13,7 +13,7 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from ..countries import country_choices, english_names
-from ..forms import Form
+from ..forms import Form, PrototypeBinding
 from ..models import Signature
 
 SOURCE = re.compile(r"[a-z0-9_.-]{1,40}")
@@ -69,7 +69,7 @@ class SignatureForm(Form):
     Its token is not the session's (see :mod:`petition.signing.form_token`): the views check it.
     """
 
-    class Meta:
+    class Meta(PrototypeBinding):
         csrf = False
 
     kind = RadioField(
