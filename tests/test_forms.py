@@ -1,13 +1,15 @@
 """Forms whose fields are bound by copying a prototype (petition.forms.PrototypeBinding) behave
 exactly as forms whose fields WTForms constructs, and share nothing a request brings."""
 
+import unicodedata
+
 import pytest
 from werkzeug.datastructures import MultiDict
 from wtforms import FieldList, StringField
 from wtforms.meta import DefaultMeta
 
 from petition.forms import Form, PrototypeBinding, bound_prototype
-from petition.signing.forms import SignatureForm
+from petition.signing.forms import UNPRINTABLE, UNPRINTABLE_IN_TEXT, SignatureForm
 
 from .conftest import valid_fields
 
@@ -91,3 +93,11 @@ def test_fields_that_hold_other_fields_are_refused(app):
 
     with app.test_request_context("/", method="POST"), pytest.raises(TypeError, match="FieldList"):
         ListForm(formdata=MultiDict())
+
+
+def test_unprintable_characters_are_unicodes_control_surrogate_and_private_use_ones():
+    for code in range(0x110000):
+        char = chr(code)
+        refused = unicodedata.category(char) in ("Cc", "Cs", "Co") or char == "\ufffd"
+        assert bool(UNPRINTABLE.search(char)) is refused, hex(code)
+        assert bool(UNPRINTABLE_IN_TEXT.search(char)) is (refused and char not in "\t\n\r"), hex(code)
