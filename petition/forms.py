@@ -7,7 +7,15 @@ import functools
 from babel import support
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
-from wtforms import Field
+from wtforms import (
+    BooleanField,
+    Field,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.core import UnboundField
 from wtforms.i18n import messages_path
 from wtforms.meta import DefaultMeta
@@ -27,13 +35,13 @@ class Form(FlaskForm):
 # The plain fields a prototype may stand for: their state after binding depends only on the
 # field's declaration, its name, prefix and translations; everything a request brings (data,
 # raw_data, errors) is set on the copy by process() and validate(), never changed in place.
-PLAIN_FIELDS = ("StringField", "TextAreaField", "HiddenField", "BooleanField", "RadioField", "SelectField")
+PLAIN_FIELDS = (StringField, TextAreaField, HiddenField, BooleanField, RadioField, SelectField)
 
 
 @functools.cache
 def bound_prototype(unbound_field: UnboundField, name: str, prefix: str, translations) -> Field:
     """``unbound_field`` bound as WTForms binds it, but to no form: the model of its copies."""
-    if unbound_field.field_class.__name__ not in PLAIN_FIELDS:
+    if unbound_field.field_class not in PLAIN_FIELDS:
         raise TypeError(f"{unbound_field.field_class.__name__} cannot be bound from a prototype")
     return unbound_field.bind(
         form=None, name=name, prefix=prefix, translations=translations, _meta=DefaultMeta()
