@@ -11,6 +11,8 @@ from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 from flask import current_app, has_request_context, request
 from flask_babel import get_locale
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 log = logging.getLogger(__name__)
 LANGUAGE_COOKIE = "lang"
@@ -25,10 +27,32 @@ def select_locale() -> Locale:
     default = current_app.config["BABEL_DEFAULT_LOCALE"]
     if not has_request_context():
         return parsed_locale(default)
-    for chosen in (request.args.get("lang"), request.cookies.get(LANGUAGE_COOKIE)):
-        if chosen in languages:
-            return parsed_locale(chosen)
-    return parsed_locale(request.accept_languages.best_match(languages) or default)
+    # Each source is parsed only when the request has one: a form post or a shared link has
+    # neither a query nor a cookie, and parsing them for nothing cost every signature.
+    environ = request.environ
+    if environ.get("QUERY_STRING") and (code := request.args.get("lang")) in languages:
+        return parsed_locale(code)
+    if environ.get("HTTP_COOKIE") and (code := request.cookies.get(LANGUAGE_COOKIE)) in languages:
+        return parsed_locale(code)
+    return parsed_locale(best_language(environ.get("HTTP_ACCEPT_LANGUAGE", ""), tuple(languages)) or default)
+
+
+# Browsers send few distinct Accept-Language headers; longer ones than this are not kept.
+ACCEPT_LANGUAGE_KEPT = 200
+
+
+def best_language(header: str, languages: tuple[str, ...]) -> str | None:
+    """The best of ``languages`` for an ``Accept-Language`` header (None if none will do)."""
+    if not header:
+        return None
+    if len(header) > ACCEPT_LANGUAGE_KEPT:
+        return parse_accept_header(header, LanguageAccept).best_match(languages)
+    return _best_language(header, languages)
+
+
+@functools.lru_cache(maxsize=1024)
+def _best_language(header: str, languages: tuple[str, ...]) -> str | None:
+    return parse_accept_header(header, LanguageAccept).best_match(languages)
 
 
 @functools.cache

@@ -178,6 +178,8 @@ def test_the_chosen_language_is_remembered_by_a_cookie(client, petition):
         ("de-DE,es;q=0.8", "es"),
         ("de", "en"),
         ("", "en"),
+        # Longer than the headers whose answers are kept: parsed each time, to the same effect.
+        (",".join(f"x{n}" for n in range(100)) + ",es;q=0.1", "es"),
     ],
 )
 def test_accept_language_chooses_when_the_visitor_has_not(client, petition, accept, expected):
@@ -194,6 +196,13 @@ def test_the_widget_that_caches_share_speaks_the_language_asked_but_sets_no_cook
     assert html_lang(response) == "es"
     assert "lang=" not in response.headers.get("Set-Cookie", "")
     assert "Accept-Language" in response.headers["Vary"]
+
+
+def test_a_cookie_without_a_language_leaves_the_choice_to_the_browser(client, petition):
+    client.set_cookie("other", "1")
+    response = client.get(f"/p/{petition.slug}?source=link", headers={"Accept-Language": "pt-BR"})
+
+    assert html_lang(response) == "pt"
 
 
 def test_an_unknown_language_is_ignored(client, petition):
