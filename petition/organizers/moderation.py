@@ -3,11 +3,12 @@ action is logged with who and when."""
 
 import datetime as dt
 import logging
+from collections import defaultdict
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 
 from ..extensions import db
-from ..models import ModerationEvent, Signature
+from ..models import ModerationEvent, Signature, SignatureCount
 
 log = logging.getLogger(__name__)
 
@@ -59,26 +60,41 @@ def restored_status(signature: Signature) -> str:
     return Signature.CONFIRMED
 
 
+def new_status(signature: Signature, action: str) -> str:
+    """The status ``action`` gives ``signature`` (one of those it applies to)."""
+    if action == RESTORE:
+        return restored_status(signature)
+    if action == APPROVE:
+        return Signature.CONFIRMED
+    return Signature.HIDDEN if action == HIDE else Signature.REJECTED
+
+
 def moderate(petition, signature_ids, action: str, organizer) -> int:
-    """Apply ``action`` to the given signatures of ``petition``; log it; return how many changed."""
+    """Apply ``action`` to the given signatures of ``petition``; log it; return how many changed.
+
+    Two organizers may act on many signatures at the same moment. On PostgreSQL the count
+    triggers lock each bucket a statement changes until the transaction ends, so two actions
+    that took the same buckets in different orders would deadlock, and one would fail. Here
+    the rows are locked first, in id order, and then changed with one UPDATE per bucket, the
+    buckets in one order for everyone: the second action waits for the first, then goes on.
+    """
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
     signatures = db.session.scalars(
-        select(Signature).where(
+        select(Signature)
+        .where(
             Signature.petition_id == petition.id,
             Signature.id.in_(signature_ids),
             Signature.status.in_(APPLIES_TO[action]),
         )
+        .order_by(Signature.id)
+        .with_for_update()
     ).all()
+    changes = defaultdict(list)
     for signature in signatures:
-        if action == RESTORE:
-            signature.status = restored_status(signature)
-        elif action == APPROVE:
-            signature.status = Signature.CONFIRMED
-        elif action == HIDE:
-            signature.status = Signature.HIDDEN
-        else:
-            signature.status = Signature.REJECTED
+        changes[SignatureCount.bucket(signature), new_status(signature, action)].append(signature.id)
+    for (_bucket, status), ids in sorted(changes.items()):
+        db.session.execute(update(Signature).where(Signature.id.in_(ids)).values(status=status))
     changed = [signature.id for signature in signatures]
     if changed:
         db.session.add(
