@@ -40,6 +40,9 @@ HERE = Path(__file__).resolve().parent
 PETITION_PATH = f"/p/{dataset.SLUG}"
 PHASES = ("page", "sign", "export")
 WARMUP_SECONDS = 2
+RATELIMIT_STORAGES = {"off": None, "memory": "memory://", "redis": "redis://127.0.0.1:6379"}
+# Both windows of the shipped RATELIMIT_SIGN, each counted on every request, never reached.
+UNREACHED_SIGN_LIMIT = "1000000 per minute;100000000 per hour"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -53,6 +56,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=servers.default_workers(), help="for both apps")
     parser.add_argument("--rows", type=int, default=1_000_000, help="signatures for page and export")
+    parser.add_argument(
+        "--ratelimit",
+        choices=RATELIMIT_STORAGES,
+        default="off",
+        help="our app's signing rate limit: off (the default), or counted as in production, in each "
+        "worker's memory or in Redis (127.0.0.1:6379), with limits so high that nothing is refused",
+    )
     parser.add_argument(
         "--quiet-wait",
         type=int,
@@ -68,8 +78,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def app_env(database_url: str, workdir: Path) -> dict:
-    """Our app's environment: ratelimits off, or they would refuse the load by design."""
+def app_env(database_url: str, workdir: Path, ratelimit: str = "off") -> dict:
+    """Our app's environment: ratelimits off, or they would refuse the load by design; or, with
+    ``ratelimit`` set to a storage, counted as in production but never reached."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("GUNICORN_", "FLASK_"))}
     env.pop("WEB_CONCURRENCY", None)
     env.update(
@@ -78,6 +89,13 @@ def app_env(database_url: str, workdir: Path) -> dict:
         FLASK_RATELIMIT_ENABLED="false",
         FLOOR_DATABASE=str(workdir / "floor.sqlite3"),
     )
+    if RATELIMIT_STORAGES[ratelimit]:
+        env.update(
+            FLASK_RATELIMIT_ENABLED="true",
+            RATELIMIT_STORAGE_URI=RATELIMIT_STORAGES[ratelimit],
+            FLASK_RATELIMIT_SIGN=UNREACHED_SIGN_LIMIT,
+            FLASK_RATELIMIT_KEY_PREFIX=f"bench-{os.getpid()}-{int(time.time())}",
+        )
     return env
 
 
@@ -262,13 +280,15 @@ def main(argv=None) -> int:
             stack.callback(shutil.rmtree, workdir, ignore_errors=True)
         print(f"work folder {workdir}; {args.workers} workers each; {args.db}", flush=True)
         db = dataset.create(args.db, workdir)
-        env = app_env(db.url, workdir)
+        env = app_env(db.url, workdir, args.ratelimit)
         dataset.prepare(env)
         run_phases(args, db, env, workdir, results)
     rows = table_rows(results, args.rows)
     results["table"] = rows
     reference = "floor / hello / dump tool"
     setup = f"{args.workers} workers each, {args.connections} connections"
+    if args.ratelimit != "off":
+        setup += f", our signing rate limit counted in {args.ratelimit}"
     print(f"\n{args.db}, {os.cpu_count()} cores, {setup}\n")
     print(report.table(rows, reference))
     print(f"\nresults: {report.write_json(results)}")

@@ -28,7 +28,10 @@ class Config:
 
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
-    RATELIMIT_HEADERS_ENABLED = True
+    # No X-RateLimit-* headers: they cost a storage round trip on every limited answer (a third
+    # of a signature's time on Redis), and the limited pages are forms, read by people. A refusal
+    # still says when to come back (Retry-After, set by the 429 handler).
+    RATELIMIT_HEADERS_ENABLED = False
     # Generous per address: a campus or a mobile carrier puts many signers behind one IP.
     RATELIMIT_SIGN = "100 per minute;2000 per hour"
     RATELIMIT_LOGIN = "10 per minute;50 per hour"

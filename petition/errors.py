@@ -1,12 +1,14 @@
 """Error pages: a template for each, JSON for the API; the 500 handler rolls back."""
 
 import logging
+import math
+import time
 
 from flask import render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .extensions import db
+from .extensions import db, limiter
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +43,25 @@ def render_error(error: HTTPException):
     return render_template("errors/error.html", error=error, title=title, message=message), error.code
 
 
+def retry_after() -> int | None:
+    """Seconds until the rate limit that refused this request lets its sender in again."""
+    limit = limiter.current_limit
+    if limit is None:
+        return None
+    reset_time, _remaining = limit.window
+    return max(1, math.ceil(reset_time - time.time()))
+
+
 def register(app):
     @app.errorhandler(HTTPException)
     def handle_http_error(error):
         return render_error(error)
+
+    @app.errorhandler(429)
+    def handle_too_many_requests(error):
+        body, status = render_error(error)
+        seconds = retry_after()
+        return body, status, {"Retry-After": str(seconds)} if seconds else {}
 
     @app.errorhandler(InternalServerError)
     def handle_server_error(error):

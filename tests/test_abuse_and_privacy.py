@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from petition import create_app
 from petition.extensions import db as _db
+from petition.extensions import limiter, reads_are_not_limited
 from petition.models import OutboxMessage, Petition, Signature, utcnow
 
 from .conftest import app_config, csrf_token, hidden_inputs, sign, signatures, valid_fields
@@ -54,7 +55,24 @@ def test_one_address_signing_hundreds_a_minute_is_refused(make_app, petition):
     assert statuses[100:] == [429] * 3
     assert last.status_code == 429
     assert "Too many requests" in last.get_data(as_text=True)
+    assert 1 <= int(last.headers["Retry-After"]) <= 60, "when the minute's window opens again"
     assert len(signatures(app)) == 100
+
+
+def test_limited_answers_carry_no_counters_and_reads_skip_the_limiter(make_app, petition):
+    app = limited_app(make_app, RATELIMIT_SIGN="2 per minute")
+    client = app.test_client()
+    for _ in range(5):
+        assert client.get(f"/p/{petition.slug}").status_code == 200
+
+    statuses, last = post_signatures(app, petition.slug, 2)
+
+    assert statuses == [303, 303], "the page views counted for nothing"
+    assert not [name for name in last.headers.keys() if name.lower().startswith("x-ratelimit")]
+    assert "Retry-After" not in last.headers
+    for method, skipped in (("GET", True), ("HEAD", True), ("POST", False)):
+        with app.test_request_context(f"/p/{petition.slug}", method=method):
+            assert reads_are_not_limited() is skipped, method
 
 
 def test_shipped_signing_limit_lets_a_busy_campus_through(make_app, petition):
@@ -248,3 +266,15 @@ def test_purge_drops_unconfirmed_signatures_and_their_unsent_email(app, client, 
     assert signatures(app) == []
     with app.app_context():
         assert _db.session.scalars(select(OutboxMessage).where(OutboxMessage.sent_at.is_(None))).all() == []
+
+
+def test_the_limiter_checks_every_request_only_when_a_limit_covers_every_request(make_app):
+    app = limited_app(make_app)
+    assert limiter._check_request_limit not in app.before_request_funcs.get(None, [])
+
+    covered = limited_app(make_app, RATELIMIT_DEFAULT="1 per minute")
+    assert limiter._check_request_limit in covered.before_request_funcs[None]
+    client = covered.test_client()
+    statuses = [client.post("/unsubscribe/not-a-token").status_code for _ in range(2)]
+    assert statuses[0] != 429
+    assert statuses[1] == 429, "a limit on every request still applies (reads aside)"
