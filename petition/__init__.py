@@ -7,7 +7,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
-from .extensions import babel, csrf, db, init_limiter, login_manager
+from .extensions import babel, csrf, db, drop_idle_limiter_check, limiter, login_manager
 from .requests import PetitionRequest
 from .sessions import SessionInterface
 
@@ -27,6 +27,7 @@ def create_app(config=None):
     configure(app, config)
     register_extensions(app)
     register_blueprints(app)
+    drop_idle_limiter_check(app)
     register_errorhandlers(app)
     register_commands(app)
     register_request_hooks(app)
@@ -57,7 +58,7 @@ def register_extensions(app):
     database.configure_engine(app)
     migrating.init_app(app)  # `flask db`, which loads Flask-Migrate when used
     csrf.init_app(app)
-    init_limiter(app)
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     login_manager.init_app(app)
     login_manager.user_loader(load_organizer)

@@ -37,17 +37,18 @@ def reads_are_not_limited() -> bool:
     return request.method in ("GET", "HEAD", "OPTIONS")
 
 
-def init_limiter(app) -> None:
-    """Flask-Limiter, checking the limits declared on views, and only those.
+def drop_idle_limiter_check(app) -> None:
+    """Take out Flask-Limiter's every-request check when no limit needs it.
 
-    Besides the check each ``limiter.limit`` decorator makes, Flask-Limiter checks every request
-    in a ``before_request`` hook for limits that cover a whole application or blueprint
-    (``RATELIMIT_DEFAULT``, ``RATELIMIT_APPLICATION``). This site sets none: each limit guards
-    one form post, on its view. Unless one is configured, the hook is taken out; it cost a page
-    view a sixth of its time, for nothing.
+    Besides the check each ``limiter.limit`` decorator makes on its own view, Flask-Limiter
+    checks every request in a ``before_request`` hook, for limits covering the whole application
+    (``RATELIMIT_DEFAULT``, ``RATELIMIT_APPLICATION``) or a blueprint. This site declares none,
+    each limit guarding one form post on its view, and the hook cost a page view a sixth of its
+    time for nothing. Call it once the blueprints are registered: if any such limit is declared,
+    the hook stays.
     """
-    limiter.init_app(app)
-    if app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION"):
+    manager = limiter.limit_manager
+    if manager.default_limits or manager.application_limits or manager._blueprint_limits:
         return
     hooks = app.before_request_funcs.get(None, [])
     if limiter._check_request_limit in hooks:

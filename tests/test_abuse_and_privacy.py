@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from petition import create_app
+from petition.api.routes import bp as api_bp
 from petition.extensions import db as _db
 from petition.extensions import limiter, reads_are_not_limited
 from petition.models import OutboxMessage, Petition, Signature, utcnow
@@ -272,9 +273,20 @@ def test_the_limiter_checks_every_request_only_when_a_limit_covers_every_request
     app = limited_app(make_app)
     assert limiter._check_request_limit not in app.before_request_funcs.get(None, [])
 
-    covered = limited_app(make_app, RATELIMIT_DEFAULT="1 per minute")
-    assert limiter._check_request_limit in covered.before_request_funcs[None]
-    client = covered.test_client()
-    statuses = [client.post("/unsubscribe/not-a-token").status_code for _ in range(2)]
-    assert statuses[0] != 429
-    assert statuses[1] == 429, "a limit on every request still applies (reads aside)"
+    try:
+        covered = limited_app(make_app, RATELIMIT_DEFAULT="1 per minute")
+        assert limiter._check_request_limit in covered.before_request_funcs[None]
+        client = covered.test_client()
+        statuses = [client.post("/unsubscribe/not-a-token").status_code for _ in range(2)]
+        assert statuses[0] != 429
+        assert statuses[1] == 429, "a limit on every request still applies (reads aside)"
+    finally:
+        # The limiter is one object for every app: the next apps get no default limit.
+        limiter.limit_manager.set_default_limits([])
+
+    limiter.limit("1 per minute")(api_bp)  # a limit on a whole blueprint needs the hook too
+    try:
+        assert limiter._check_request_limit in limited_app(make_app).before_request_funcs[None]
+    finally:
+        limiter.limit_manager._blueprint_limits.pop(api_bp.name)
+    assert limiter._check_request_limit not in limited_app(make_app).before_request_funcs.get(None, [])
