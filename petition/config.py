@@ -28,9 +28,9 @@ class Config:
 
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
-    # No X-RateLimit-* headers: they cost a storage round trip on every limited answer (a third
-    # of a signature's time on Redis), and the limited pages are forms, read by people. A refusal
-    # still says when to come back (Retry-After, set by the 429 handler).
+    # No X-RateLimit-* headers: they cost a read of the limiter's storage on every limited answer
+    # (on Redis, a round trip more per signature), and the limited pages are forms, read by
+    # people. A refusal still says when to come back (Retry-After, set by the 429 handler).
     RATELIMIT_HEADERS_ENABLED = False
     # Generous per address: a campus or a mobile carrier puts many signers behind one IP.
     RATELIMIT_SIGN = "100 per minute;2000 per hour"

@@ -48,7 +48,11 @@ def retry_after() -> int | None:
     limit = limiter.current_limit
     if limit is None:
         return None
-    reset_time, _remaining = limit.window
+    try:
+        reset_time, _remaining = limit.window
+    except Exception:  # noqa: BLE001 - the storage went away since the check: the 429 goes out bare
+        log.warning("rate limit storage unreachable; 429 sent without Retry-After")
+        return None
     return max(1, math.ceil(reset_time - time.time()))
 
 

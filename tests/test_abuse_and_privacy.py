@@ -5,6 +5,7 @@ import datetime as dt
 import uuid
 
 import pytest
+from flask_limiter import RequestLimit
 from sqlalchemy import select
 
 from petition import create_app
@@ -74,6 +75,21 @@ def test_limited_answers_carry_no_counters_and_reads_skip_the_limiter(make_app, 
     for method, skipped in (("GET", True), ("HEAD", True), ("POST", False)):
         with app.test_request_context(f"/p/{petition.slug}", method=method):
             assert reads_are_not_limited() is skipped, method
+
+
+def test_a_refusal_goes_out_without_retry_after_when_the_storage_fails_to_say(
+    make_app, petition, monkeypatch
+):
+    app = limited_app(make_app, RATELIMIT_SIGN="1 per minute")
+
+    def unreachable(_limit):
+        raise ConnectionError("the limiter's storage went away")
+
+    monkeypatch.setattr(RequestLimit, "window", property(unreachable))
+    statuses, last = post_signatures(app, petition.slug, 2)
+
+    assert statuses == [303, 429]
+    assert "Retry-After" not in last.headers
 
 
 def test_shipped_signing_limit_lets_a_busy_campus_through(make_app, petition):
