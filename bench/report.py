@@ -117,17 +117,24 @@ def page_rows(phase: str, page: dict) -> list[tuple]:
 
 
 def stability_rows(empty: dict, full: dict, rows: int) -> list[tuple]:
-    """Whether the page costs the same with ``rows`` signatures as with none: by req/s, and by
-    the server's CPU per request, which other work on the host disturbs less."""
+    """Whether the page costs the same with ``rows`` signatures as with none: by req/s, by the
+    server's CPU per request, which other work on the host disturbs less, and by its share of
+    hello's req/s in each phase, which a host that speeds up or slows down between the two
+    phases (minutes apart) does not move."""
     before, after = empty["ours"], full["ours"]
     ratio = after["requests_per_s"] / before["requests_per_s"]
     cpu_ratio = after["cpu_ms_per_request"] / before["cpu_ms_per_request"]
+    share_before = before["requests_per_s"] / empty["floor"]["requests_per_s"]
+    share_after = after["requests_per_s"] / full["floor"]["requests_per_s"]
+    share_ratio = share_after / share_before
     label = f"{rows:,} vs 0 signatures"
     return [
         row("page", f"req/s, {label}", after["requests_per_s"], before["requests_per_s"], ratio,
             "within ± 10 %", abs(ratio - 1) <= PAGE_STABILITY),
         row("page", f"CPU ms/request, {label}", after["cpu_ms_per_request"], before["cpu_ms_per_request"],
             cpu_ratio, "(same, by CPU)", abs(cpu_ratio - 1) <= PAGE_STABILITY),
+        row("page", f"share of hello's req/s, {label}", share_after, share_before, share_ratio,
+            "(same, against hello)", abs(share_ratio - 1) <= PAGE_STABILITY),
     ]  # fmt: skip
 
 
