@@ -45,9 +45,8 @@ def best_language(header: str, languages: tuple[str, ...]) -> str | None:
     """The best of ``languages`` for an ``Accept-Language`` header (None if none will do)."""
     if not header:
         return None
-    if len(header) > ACCEPT_LANGUAGE_KEPT:
-        return parse_accept_header(header, LanguageAccept).best_match(languages)
-    return _best_language(header, languages)
+    choose = _best_language if len(header) <= ACCEPT_LANGUAGE_KEPT else _best_language.__wrapped__
+    return choose(header, languages)
 
 
 @functools.lru_cache(maxsize=1024)
