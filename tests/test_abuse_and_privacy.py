@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from petition import create_app
 from petition.api.routes import bp as api_bp
+from petition.extensions import LIMITER_WRAPPER_MARK, limiter, reads_are_not_limited
 from petition.extensions import db as _db
-from petition.extensions import limiter, reads_are_not_limited
 from petition.models import OutboxMessage, Petition, Signature, utcnow
+from petition.signing import routes as signing_routes
 
 from .conftest import app_config, csrf_token, hidden_inputs, sign, signatures, valid_fields
 
@@ -90,6 +91,19 @@ def test_a_refusal_goes_out_without_retry_after_when_the_storage_fails_to_say(
 
     assert statuses == [303, 429]
     assert "Retry-After" not in last.headers
+
+
+def test_an_app_with_the_limiter_off_serves_its_views_unwrapped_and_stays_unlimited(make_app, petition):
+    off = make_app(RATELIMIT_SIGN="1 per minute")  # the tests' default: RATELIMIT_ENABLED off
+    view = off.view_functions["signing.sign"]
+    assert getattr(view, LIMITER_WRAPPER_MARK, None) is None, "no limiter lookups on each signature"
+    assert view is signing_routes.sign.__wrapped__
+
+    # The limiter is one object for every app: another app turning it on must not limit this one.
+    on = limited_app(make_app, RATELIMIT_SIGN="1 per minute")
+    assert getattr(on.view_functions["signing.sign"], LIMITER_WRAPPER_MARK, None) == limiter
+    assert post_signatures(on, petition.slug, 2)[0] == [303, 429]
+    assert post_signatures(off, petition.slug, 3, start=10)[0] == [303] * 3
 
 
 def test_shipped_signing_limit_lets_a_busy_campus_through(make_app, petition):
