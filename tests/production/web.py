@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import create_engine, text
 
-from petition.config import Config
+from petition.config import ENV_KEYS, Config
 from tests.conftest import free_port, hidden_inputs, valid_fields
 
 # The interpreter running pytest is the checkout's virtualenv: its bin/ holds gunicorn and flask.
@@ -33,13 +33,7 @@ BOOT_SECONDS = 60
 REQUEST_SECONDS = 60
 # What the app or gunicorn read from the environment: never inherited from the shell running pytest.
 APP_VARIABLES = (
-    "DATABASE_URL",
-    "SECRET_KEY",
-    "PETITION_ENV",
-    "BASE_URL",
-    "SMTP_URL",
-    "MAIL_FROM",
-    "RATELIMIT_STORAGE_URI",
+    *ENV_KEYS,
     "TEST_DATABASE_URL",
     "WEB_CONCURRENCY",
     "HOST",
