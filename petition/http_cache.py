@@ -11,8 +11,11 @@ DOCUMENT_MAX_AGE = 3600
 
 def public_cacheable(response, max_age: int):
     """Let browsers and shared caches keep ``response`` for ``max_age`` seconds; tag it with
-    an ETag of its body and turn it into a 304 when ``If-None-Match`` names that ETag."""
-    response.cache_control.public = True
-    response.cache_control.max_age = max_age
+    an ETag of its body and turn it into a 304 when ``If-None-Match`` names that ETag.
+
+    ``Cache-Control`` is written whole, as one string: through werkzeug's parsed header object
+    (parse, then serialize after each change) it cost the petition page a twentieth of its time.
+    """
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
     response.add_etag()
     return response.make_conditional(request)
