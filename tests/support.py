@@ -2,6 +2,7 @@
 database, and small readers of the HTML that the pages send."""
 
 import itertools
+import threading
 import time
 from html.parser import HTMLParser
 
@@ -47,6 +48,19 @@ def store_signature(app, slug: str, status: str = Signature.CONFIRMED, **fields)
         signature.confirmed_at = utcnow() if status == Signature.CONFIRMED else None
         db.session.commit()
         return signed.id
+
+
+def at_the_same_moment(work, arguments, timeout: float, ready_timeout: float | None = None) -> None:
+    """Run ``work(ready, *args)`` in a thread of its own for each ``args`` of ``arguments``, and
+    wait up to ``timeout`` seconds for each thread to end. ``ready()`` returns once every thread
+    has called it (or raises after ``ready_timeout`` seconds): each calls it just before the step
+    that should race."""
+    barrier = threading.Barrier(len(arguments), timeout=ready_timeout)
+    threads = [threading.Thread(target=work, args=(barrier.wait, *args)) for args in arguments]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
 
 
 def token_from(app, payload, secret=None, salt=TOKEN_SALT, age=TOKEN_WINDOW) -> str:

@@ -4,7 +4,6 @@ petition, the migration itself), they equal a fresh count of the signatures."""
 
 import datetime as dt
 import random
-import threading
 from types import SimpleNamespace
 
 from flask_migrate import downgrade, upgrade
@@ -25,7 +24,7 @@ from petition.petitions.services import load_petition
 from petition.signing import tokens
 
 from .conftest import csrf_token, login, organization_fields, sign, signatures, valid_fields
-from .support import store_signature
+from .support import at_the_same_moment, store_signature
 
 
 def counted_afresh(app, petition_id):
@@ -305,23 +304,17 @@ def test_people_signing_at_the_same_moment_are_all_counted(app, petition):
     signers = 12  # within the PostgreSQL pool (15 connections), even at two a request
     clients = [app.test_client() for _ in range(signers)]
     tokens_ = [csrf_token(c.get(f"/p/{petition.slug}").get_data(as_text=True)) for c in clients]
-    barrier = threading.Barrier(signers)
     statuses = []
 
-    def post(number, client, token):
+    def post(ready, number, client, token):
         fields = valid_fields(email=f"signer{number}@example.org", country=("PE", "AR")[number % 2])
-        barrier.wait()
+        ready()
         response = client.post(f"/p/{petition.slug}/sign", data={"csrf_token": token, **fields})
         statuses.append(response.status_code)
 
-    threads = [
-        threading.Thread(target=post, args=(n, c, t))
-        for n, (c, t) in enumerate(zip(clients, tokens_, strict=True))
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    at_the_same_moment(
+        post, [(n, c, t) for n, (c, t) in enumerate(zip(clients, tokens_, strict=True))], timeout=60
+    )
 
     assert statuses == [303] * signers
     assert len(signatures(app)) == signers
@@ -331,25 +324,20 @@ def test_people_signing_at_the_same_moment_are_all_counted(app, petition):
 def moderate_at_once(app, petition_id, groups, action) -> list:
     """Moderate each group of signatures in a session of its own, all of them writing at the
     same moment; return what each returned, or the error it raised."""
-    barrier = threading.Barrier(len(groups))
     outcomes = []
 
-    def act(chosen):
+    def act(ready, chosen):
         with app.app_context():
             who = _db.session.scalar(select(Organizer))
             on = _db.session.get(Petition, petition_id)
-            barrier.wait()  # as close to the writes as it gets
+            ready()  # as close to the writes as it gets
             try:
                 outcomes.append(moderation.moderate(on, chosen, action, who))
                 _db.session.commit()
             except Exception as error:  # noqa: BLE001 - the test reports what went wrong
                 outcomes.append(error)
 
-    threads = [threading.Thread(target=act, args=(group,)) for group in groups]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    at_the_same_moment(act, [(group,) for group in groups], timeout=60)
     return outcomes
 
 

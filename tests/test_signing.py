@@ -1,14 +1,12 @@
 """Signing: validation, one signature per address, races, CSRF, sources."""
 
-import threading
-
 import pytest
 
 from petition.extensions import db as _db
 from petition.models import Signature
 
 from .conftest import csrf_token, hidden_inputs, organization_fields, sign, signatures, valid_fields
-from .support import token_from
+from .support import at_the_same_moment, token_from
 
 
 def error_beside(html: str, field_id: str) -> bool:
@@ -194,19 +192,14 @@ def test_identical_requests_racing_store_one_row(app, petition):
     """24 clients post the same signature at the same moment: one row, no server error."""
     clients = [app.test_client() for _ in range(24)]
     tokens = [csrf_token(c.get(f"/p/{petition.slug}").get_data(as_text=True)) for c in clients]
-    barrier = threading.Barrier(len(clients))
     statuses = []
 
-    def post(client, token):
-        barrier.wait()
+    def post(ready, client, token):
+        ready()
         response = client.post(f"/p/{petition.slug}/sign", data={"csrf_token": token, **valid_fields()})
         statuses.append(response.status_code)
 
-    threads = [threading.Thread(target=post, args=pair) for pair in zip(clients, tokens, strict=True)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    at_the_same_moment(post, list(zip(clients, tokens, strict=True)), timeout=30)
 
     assert sorted(set(statuses)) == [303], statuses
     assert len(signatures(app)) == 1

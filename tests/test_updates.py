@@ -3,7 +3,6 @@ signer who asked for news, in throttled batches through the outbox, with one-cli
 over a real SMTP server on loopback."""
 
 import datetime as dt
-import threading
 
 import pytest
 from sqlalchemy import func, select
@@ -15,7 +14,7 @@ from petition.signing import tokens
 from petition.updates import services
 
 from .conftest import csrf_token, login, sign, valid_fields
-from .support import parse_html, store_signature, texts
+from .support import at_the_same_moment, parse_html, store_signature, texts
 
 SUBJECT = "News from the campaign"
 BODY = "We **won** a hearing.\n\n<script>alert(1)</script>"
@@ -154,24 +153,19 @@ def test_two_enqueuers_racing_queue_each_recipient_once(app, petition):
         _db.session.execute(OutboxMessage.__table__.delete())
         _db.session.commit()
 
-    ready = threading.Barrier(2)
     results, errors = [], []
 
-    def enqueue():
+    def enqueue(ready):
         try:
             with app.test_request_context():
                 update = _db.session.get(Update, update_id)
-                ready.wait(timeout=10)
+                ready()
                 results.append(services.enqueue_batch(update, 100))
                 _db.session.commit()
         except Exception as error:  # reported below, in the test's thread
             errors.append(error)
 
-    threads = [threading.Thread(target=enqueue) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    at_the_same_moment(enqueue, [(), ()], timeout=30, ready_timeout=10)
 
     assert errors == []
     assert sum(results) == len(emails)
