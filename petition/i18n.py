@@ -30,11 +30,20 @@ def select_locale() -> Locale:
     # Each source is parsed only when the request has one: a form post or a shared link has
     # neither a query nor a cookie, and parsing them for nothing cost every signature.
     environ = request.environ
-    if environ.get("QUERY_STRING") and (code := request.args.get("lang")) in languages:
+    if code := asked_language():
         return parsed_locale(code)
     if environ.get("HTTP_COOKIE") and (code := request.cookies.get(LANGUAGE_COOKIE)) in languages:
         return parsed_locale(code)
     return parsed_locale(best_language(environ.get("HTTP_ACCEPT_LANGUAGE", ""), tuple(languages)) or default)
+
+
+def asked_language() -> str | None:
+    """The interface language ``?lang=`` asks for, if it is one of ours. The query string is
+    parsed only when the request has one (a form post or a shared link has none)."""
+    if not request.environ.get("QUERY_STRING"):
+        return None
+    code = request.args.get("lang")
+    return code if code in current_app.config["LANGUAGES"] else None
 
 
 # Browsers send few distinct Accept-Language headers; longer ones than this are not kept.
@@ -140,13 +149,9 @@ def init_app(app):
 
     @app.after_request
     def remember_language(response):
-        chosen = request.args.get("lang")
+        chosen = asked_language()
         # A response that shared caches may keep (the embed widget) carries no one's cookie.
-        if (
-            chosen in app.config["LANGUAGES"]
-            and request.cookies.get(LANGUAGE_COOKIE) != chosen
-            and not response.cache_control.public
-        ):
+        if chosen and request.cookies.get(LANGUAGE_COOKIE) != chosen and not response.cache_control.public:
             response.set_cookie(
                 LANGUAGE_COOKIE,
                 chosen,
