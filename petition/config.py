@@ -108,15 +108,29 @@ def database_url(app):
     return url
 
 
+# The bind of the second engine on PostgreSQL, whose connections stay in autocommit: signing's
+# one statement is its own transaction there (see database.DirectInsertWithChild).
+AUTOCOMMIT_BIND = "autocommit"
+
+
 def tune_engine(app):
-    """A connection pool sized for a gunicorn worker on PostgreSQL; SQLite needs none."""
+    """A connection pool sized for a gunicorn worker on PostgreSQL, and a small second one in
+    autocommit for signing (``AUTOCOMMIT_BIND``); SQLite needs neither."""
     options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgresql"):
         # A server that restarted leaves dead connections in the pool: see database.py, which
         # tests a connection that has been idle before handing it out.
         options.setdefault("pool_size", 5)
         options.setdefault("max_overflow", 10)
         options.setdefault("pool_recycle", 1800)
+        # A bind does not inherit SQLALCHEMY_ENGINE_OPTIONS: the same, but autocommit and one
+        # connection kept (a sync worker signs one request at a time; threads open more).
+        binds = dict(app.config.get("SQLALCHEMY_BINDS") or {})
+        binds.setdefault(
+            AUTOCOMMIT_BIND, {**options, "url": uri, "isolation_level": "AUTOCOMMIT", "pool_size": 1}
+        )
+        app.config["SQLALCHEMY_BINDS"] = binds
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 

@@ -5,6 +5,7 @@ import time
 
 from sqlalchemy import bindparam, event, exc, insert, select, text
 
+from .config import AUTOCOMMIT_BIND
 from .extensions import db
 
 # A pooled PostgreSQL connection idle this long is tested before use (see ping_when_idle).
@@ -18,9 +19,11 @@ def configure_engine(app):
     database's pool hand out only live connections."""
     with app.app_context():
         engine = db.engine
+        engines = list(db.engines.values())
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         if "pool_pre_ping" not in app.config["SQLALCHEMY_ENGINE_OPTIONS"]:
-            ping_when_idle(engine)
+            for each in engines:
+                ping_when_idle(each)
         return
 
     @event.listens_for(engine, "connect")
@@ -67,6 +70,12 @@ def ping_when_idle(engine) -> None:
             engine.dialect.do_ping(dbapi_connection)
         except Exception as error:  # noqa: BLE001 - whatever the failure, take another connection
             raise exc.DisconnectionError("an idle connection no longer answers") from error
+
+
+def autocommit_engine():
+    """The engine whose connections stay in autocommit (``AUTOCOMMIT_BIND``, on PostgreSQL),
+    else the application's engine."""
+    return db.engines.get(AUTOCOMMIT_BIND) or db.engine
 
 
 def database_answers() -> bool:
@@ -157,11 +166,15 @@ class DirectInsertWithChild:
     On PostgreSQL it is one statement, the parent's INSERT in a ``WITH`` that the child's reads
     its id from, run in autocommit: a statement is its own transaction, so the pair takes one
     round trip instead of four (BEGIN, two INSERTs, COMMIT), which on signing halved the
-    server's and the driver's work. Elsewhere (SQLite has no INSERT in ``WITH``, and no round
-    trips to save) it is two INSERTs in one :func:`driver_transaction`.
+    server's and the driver's work. Given :func:`autocommit_engine`, whose connections stay in
+    autocommit, nothing is switched on and off around it; each pooled connection keeps one
+    cursor for it, and with it the driver's adapters for the row's types. Elsewhere (SQLite has
+    no INSERT in ``WITH``, and no round trips to save) it is two INSERTs in one
+    :func:`driver_transaction`.
     """
 
     CHILD_PREFIX = "child_"
+    CURSOR = "direct_insert_cursor"  # the key of a connection's own cursor in its info
 
     def __init__(self, parent, child, link: str):
         self.parent, self.child, self.link = DirectInsert(parent), DirectInsert(child), link
@@ -201,16 +214,29 @@ class DirectInsertWithChild:
         connection = engine.raw_connection()
         try:
             driver = connection.driver_connection
-            driver.autocommit = True
+            switched = not driver.autocommit
+            if switched:
+                driver.autocommit = True
             try:
-                transaction = DriverTransaction(connection, engine.dialect)
-                transaction.execute(sql, params)
-                return transaction.cursor.fetchone()[0]
-            finally:
+                cursor = connection.info.get(self.CURSOR)
+                if cursor is None:  # a new connection (the pool empties info when it replaces one)
+                    cursor = connection.info[self.CURSOR] = driver.cursor()
                 try:
-                    driver.autocommit = False
-                except engine.dialect.loaded_dbapi.Error:
-                    connection.invalidate()  # broken: the pool will open another
+                    cursor.execute(sql, params)
+                except engine.dialect.loaded_dbapi.Error as error:
+                    lost = engine.dialect.is_disconnect(error, driver, cursor)
+                    if lost:
+                        connection.invalidate(error)  # the pool will open another
+                    raise exc.DBAPIError.instance(
+                        sql, params, error, engine.dialect.loaded_dbapi.Error, connection_invalidated=lost
+                    ) from error
+                return cursor.fetchone()[0]
+            finally:
+                if switched and connection.is_valid:
+                    try:
+                        driver.autocommit = False
+                    except engine.dialect.loaded_dbapi.Error:
+                        connection.invalidate()  # broken: the pool will open another
         finally:
             connection.close()
 

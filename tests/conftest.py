@@ -23,6 +23,8 @@ from petition.organizers.auth import create_organizer
 from petition.petitions import services
 from petition.petitions.importer import read_statement
 
+from .support import close_connections
+
 CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 HIDDEN_INPUT = re.compile(r'<input([^>]*type="hidden"[^>]*)>')
 ORGANIZER_EMAIL = "organizer@example.org"
@@ -71,8 +73,7 @@ def app(db_url):
     app = create_app(app_config(db_url))
     reset_schema(app)
     yield app
-    with app.app_context():
-        _db.engine.dispose()
+    close_connections(app)
 
 
 @pytest.fixture
@@ -87,8 +88,7 @@ def make_app(db_url):
 
     yield factory
     for other in apps:
-        with other.app_context():
-            _db.engine.dispose()
+        close_connections(other)
     # Flask-Limiter keeps one state for the process: the last app built decides it. Give it
     # back to the session's app, which runs without limits.
     limiter.enabled = False

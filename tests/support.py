@@ -50,6 +50,13 @@ def store_signature(app, slug: str, status: str = Signature.CONFIRMED, **fields)
         return signed.id
 
 
+def close_connections(app) -> None:
+    """Close every pooled connection of ``app``'s engines (on PostgreSQL there are two)."""
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
+
+
 def at_the_same_moment(work, arguments, timeout: float, ready_timeout: float | None = None) -> None:
     """Run ``work(ready, *args)`` in a thread of its own for each ``args`` of ``arguments``, and
     wait up to ``timeout`` seconds for each thread to end. ``ready()`` returns once every thread

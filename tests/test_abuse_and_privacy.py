@@ -16,6 +16,7 @@ from petition.models import OutboxMessage, Petition, Signature, utcnow
 from petition.signing import routes as signing_routes
 
 from .conftest import app_config, csrf_token, hidden_inputs, sign, signatures, valid_fields
+from .support import close_connections
 
 REDIS_URL = "redis://127.0.0.1:6379"
 
@@ -216,8 +217,7 @@ def test_production_sets_secure_cookies_and_hsts(monkeypatch, db_url, petition):
     assert "max-age=" in response.headers["Strict-Transport-Security"]
     cookie = response.headers.get("Set-Cookie", "")
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
-    with app.app_context():
-        _db.engine.dispose()
+    close_connections(app)
 
 
 def test_session_cookie_is_httponly_and_samesite_in_development(client, petition):

@@ -13,6 +13,8 @@ from petition.extensions import db
 from petition.mail import email_values
 from petition.models import OutboxMessage, Signature
 
+from .support import close_connections
+
 
 @pytest.fixture
 def postgres(app):
@@ -20,7 +22,9 @@ def postgres(app):
         if db.engine.dialect.name != "postgresql":
             pytest.skip("the idle ping is for a database server")
         yield db.engine
-        db.engine.dispose()
+        db.session.remove()  # its connection back to the pool before the pool is emptied
+    # Both pools: the tests drop the server's connections under them.
+    close_connections(app)
 
 
 def drop_every_other_connection(engine) -> None:
@@ -206,6 +210,57 @@ def test_a_row_and_its_child_are_stored_together_or_not_at_all(app, petition, re
             email_values("next@example.org", "confirm"),
         )
         assert db.session.scalar(select(func.count()).select_from(Signature)) == 2
+
+
+def store_pair(engine, petition_id: int, email: str) -> int:
+    pair = database.DirectInsertWithChild(Signature.__table__, OutboxMessage.__table__, "signature_id")
+    return pair(engine, signature_row(petition_id, email), email_values(email, "confirm"))
+
+
+def test_signing_connections_stay_in_autocommit_and_keep_their_cursor(app, petition):
+    """On PostgreSQL signing has a pool of its own, in autocommit, so nothing is switched on and
+    off around its one statement; elsewhere it is the application's engine."""
+    with app.app_context():
+        engine = database.autocommit_engine()
+        if db.engine.dialect.name != "postgresql":
+            assert engine is db.engine
+            return
+        assert engine is not db.engine
+        store_pair(engine, petition.id, "first@example.org")
+        with engine.connect() as connection:
+            cursor = connection.connection.info[database.DirectInsertWithChild.CURSOR]
+            assert connection.connection.driver_connection.autocommit is True
+        store_pair(engine, petition.id, "second@example.org")
+        with engine.connect() as connection:
+            assert connection.connection.info[database.DirectInsertWithChild.CURSOR] is cursor
+        # On the application's engine the switch to autocommit is undone before the connection
+        # goes back to the pool, where the ORM expects transactions.
+        store_pair(db.engine, petition.id, "third@example.org")
+        with db.engine.connect() as connection:
+            assert connection.connection.driver_connection.autocommit is False
+        assert db.session.scalar(select(func.count()).select_from(Signature)) == 3
+
+
+def test_a_signing_connection_lost_fails_its_request_and_is_replaced(postgres, petition, monkeypatch):
+    """A connection that the server dropped while it was in use a moment ago (so not pinged)
+    fails one signature, which stores nothing, and is not handed out again."""
+    engine = database.autocommit_engine()
+    store_pair(engine, petition.id, "before@example.org")
+    monkeypatch.setattr(database, "IDLE_BEFORE_PING", 3600)
+    with engine.connect() as connection:
+        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    with postgres.connect() as other:
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+    with pytest.raises(exc.OperationalError) as failed:
+        store_pair(engine, petition.id, "lost@example.org")
+
+    assert failed.value.connection_invalidated
+    store_pair(engine, petition.id, "after@example.org")
+    assert db.session.scalars(select(Signature.email).order_by(Signature.id)).all() == [
+        "before@example.org",
+        "after@example.org",
+    ]
 
 
 def test_sqlite_connections_are_set_up_for_several_writers(app):

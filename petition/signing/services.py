@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..database import DirectInsertWithChild
+from ..database import DirectInsertWithChild, autocommit_engine
 from ..extensions import db
 from ..mail import email_values, queue_email
 from ..models import OutboxMessage, Signature, utcnow
@@ -90,7 +90,7 @@ def sign(petition, fields: dict, locale: str = "en", ip: str | None = None) -> S
     # or not, and the common case (a new address) is one write without the ORM session.
     try:
         signature_id = INSERT_SIGNATURE_AND_EMAIL(
-            db.engine,
+            autocommit_engine(),
             row,
             email_values(row["email"], template, locale=locale, context=links_context()),
         )
