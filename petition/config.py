@@ -124,11 +124,19 @@ def tune_engine(app):
         options.setdefault("pool_size", 5)
         options.setdefault("max_overflow", 10)
         options.setdefault("pool_recycle", 1800)
-        # A bind does not inherit SQLALCHEMY_ENGINE_OPTIONS: the same, but autocommit and one
-        # connection kept (a sync worker signs one request at a time; threads open more).
+        # A bind does not inherit SQLALCHEMY_ENGINE_OPTIONS: the same, but autocommit, so no
+        # transaction to roll back when a connection goes back to the pool, and one connection
+        # kept (a sync worker signs one request at a time; threads open more).
         binds = dict(app.config.get("SQLALCHEMY_BINDS") or {})
         binds.setdefault(
-            AUTOCOMMIT_BIND, {**options, "url": uri, "isolation_level": "AUTOCOMMIT", "pool_size": 1}
+            AUTOCOMMIT_BIND,
+            {
+                **options,
+                "url": uri,
+                "isolation_level": "AUTOCOMMIT",
+                "pool_reset_on_return": None,
+                "pool_size": 1,
+            },
         )
         app.config["SQLALCHEMY_BINDS"] = binds
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options

@@ -4,9 +4,11 @@ Most requests in a spike come from people who have never been here: they read th
 sign it, and neither needs a session (see :mod:`petition.signing.form_token`). Flask builds a
 signing serializer for every request before it even looks for the cookie; this interface looks
 first, and builds the serializer only when there is a cookie to read; and when there is still
-no session to send, it sends none without looking up the cookie's settings.
+no session to send, it sends none without looking up the cookie's settings (nor, on the answer
+to a form, a ``Vary: Cookie`` that no cache would read).
 """
 
+from flask import request
 from flask.sessions import SecureCookieSessionInterface
 
 
@@ -18,7 +20,8 @@ class SessionInterface(SecureCookieSessionInterface):
 
     def save_session(self, app, session, response):
         if not session and not session.modified:
-            if session.accessed:
+            # Only reads are cached: the answer to a form need not say what it depends on.
+            if session.accessed and request.method in ("GET", "HEAD"):
                 response.vary.add("Cookie")
             return
         super().save_session(app, session, response)

@@ -95,3 +95,16 @@ def test_shared_petition_page_may_be_kept_by_caches_as_long_as_its_counts(cached
     again = client.get(f"/p/{petition.slug}", headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304
     assert again.get_data() == b""
+
+
+def test_reads_say_they_vary_with_the_session_cookie_and_form_answers_do_not(client, bundled_petition):
+    """A read that looked at the (empty) session may differ for a visitor who has one, so
+    caches are told; the answer to a form is never cached, so it need not say. (Signing that
+    waits for the email's confirmation leaves the session empty.)"""
+    read = client.get("/healthz")
+    assert "Cookie" in read.headers.get("Vary", "")
+
+    answer = sign(client, bundled_petition.slug)
+    assert answer.headers["Location"].endswith("/check-email")
+    assert "Vary" not in answer.headers
+    assert "Set-Cookie" not in answer.headers

@@ -433,6 +433,9 @@ def test_every_response_sends_security_headers(client, petition, path):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"]
     assert response.headers["Referrer-Policy"] != "unsafe-url"
+    names = [name.lower() for name, _ in response.headers]
+    repeated = {name for name in names if names.count(name) > 1 and name != "set-cookie"}
+    assert not repeated
 
 
 def test_refused_sign_post_also_sends_security_headers(client, petition):
