@@ -6,6 +6,7 @@ import datetime as dt
 import random
 from types import SimpleNamespace
 
+import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import delete, event, func, insert, inspect, select, text, update
 
@@ -445,3 +446,25 @@ def test_the_migration_counts_what_is_there_and_goes_down_and_up_again(app, peti
         with app.app_context():
             _db.session.remove()
             upgrade()
+
+
+def test_on_postgresql_inserts_of_uncounted_signatures_skip_the_upsert_and_the_migration_undoes(app):
+    """0007 puts a guard before the INSERT trigger's upsert (a pending signature, the common
+    case, changes no bucket); going down to 0006 takes it away again."""
+
+    def definition():
+        query = text("SELECT pg_get_functiondef(CAST('signature_count_inserted' AS regproc))")
+        found = _db.session.scalar(query)
+        _db.session.remove()
+        return found
+
+    with app.app_context():
+        if _db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite's triggers fire only for counted rows already")
+        try:
+            assert "IF NOT EXISTS" in definition()
+            downgrade(revision="0006")
+            assert "IF NOT EXISTS" not in definition()
+        finally:
+            upgrade()
+        assert "IF NOT EXISTS" in definition()
