@@ -27,9 +27,16 @@ def wtforms_translations(locale: str) -> support.Translations:
 
 
 class Form(FlaskForm):
+    """A form that speaks the request's language (``ui_language``, read once when it is built:
+    its messages, its choices, and what a signature records)."""
+
+    def __init__(self, *args, **kwargs):
+        self.ui_language = str(get_locale())
+        super().__init__(*args, **kwargs)
+
     class Meta:
         def get_translations(self, form):
-            return wtforms_translations(str(get_locale()))
+            return wtforms_translations(form.ui_language)
 
 
 # The plain fields a prototype may stand for: their state after binding depends only on the

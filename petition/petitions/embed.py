@@ -10,7 +10,6 @@ page's (see :mod:`petition.signing.form_token`, which says why), in a field of i
 import logging
 
 from flask import current_app, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from markupsafe import escape
 
 from ..extensions import csrf, limiter
@@ -90,7 +89,7 @@ def embed_sign(slug):
         return redirect(url_for("petitions.embed_thanks", slug=slug, result=result), code=303)
     fields = form.signature_fields()
     fields["source"] = fields["source"] or EMBED_SOURCE
-    signed = services.sign(terms, fields, locale=str(get_locale()), ip=request.remote_addr)
+    signed = services.sign(terms, fields, locale=form.ui_language, ip=request.remote_addr)
     if terms.requires_confirmation:
         # New or repeat, the answer is the same: what differs goes to the address by email.
         result = "check-email"

@@ -5,7 +5,6 @@ import re
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
@@ -121,7 +120,7 @@ class SignatureForm(Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.country.choices = country_select_choices(str(get_locale()))
+        self.country.choices = country_select_choices(self.ui_language)
 
     @property
     def caught_in_honeypot(self) -> bool:

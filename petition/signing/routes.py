@@ -3,7 +3,6 @@
 import logging
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from ..extensions import csrf, limiter
@@ -44,7 +43,7 @@ def sign(slug):
         log.info("honeypot filled on %s; signature dropped", slug)
         target = "signing.check_email" if terms.requires_confirmation else "signing.thanks"
         return redirect(url_for(target, slug=slug), code=303)
-    signed = services.sign(terms, form.signature_fields(), locale=str(get_locale()), ip=request.remote_addr)
+    signed = services.sign(terms, form.signature_fields(), locale=form.ui_language, ip=request.remote_addr)
     if terms.requires_confirmation:
         # New or repeat, the answer is the same: what differs goes to the address by email.
         return redirect(url_for("signing.check_email", slug=slug), code=303)
