@@ -47,12 +47,24 @@ PLAIN_FIELDS = (StringField, TextAreaField, HiddenField, BooleanField, RadioFiel
 
 @functools.cache
 def bound_prototype(unbound_field: UnboundField, name: str, prefix: str, translations) -> Field:
-    """``unbound_field`` bound as WTForms binds it, but to no form: the model of its copies."""
+    """``unbound_field`` bound as WTForms binds it, but to no form: the model of its copies.
+
+    A default that is a plain value becomes a function returning it. WTForms accepts either, and
+    tells them apart by calling the default and catching the ``TypeError`` of a value: an
+    exception raised and caught for every field of every form built, 3-5 % of a signature.
+    """
     if unbound_field.field_class not in PLAIN_FIELDS:
         raise TypeError(f"{unbound_field.field_class.__name__} cannot be bound from a prototype")
-    return unbound_field.bind(
+    field = unbound_field.bind(
         form=None, name=name, prefix=prefix, translations=translations, _meta=DefaultMeta()
     )
+    if not callable(field.default):
+        field.default = functools.partial(same, field.default)
+    return field
+
+
+def same(value):
+    return value
 
 
 class PrototypeBinding:
