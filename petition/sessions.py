@@ -14,7 +14,9 @@ from flask.sessions import SecureCookieSessionInterface
 
 class SessionInterface(SecureCookieSessionInterface):
     def open_session(self, app, request):
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        # ``in``, not ``get``: a missing key makes werkzeug's get raise and catch an HTTP error.
+        name = self.get_cookie_name(app)
+        if app.secret_key and (name not in request.cookies or not request.cookies[name]):
             return self.session_class()
         return super().open_session(app, request)
 
