@@ -64,6 +64,7 @@ def bound_prototype(unbound_field: UnboundField, name: str, prefix: str, transla
 
 
 def same(value):
+    """``value`` itself: with :func:`functools.partial`, a plain default as a function."""
     return value
 
 
