@@ -221,15 +221,7 @@ class DirectInsertWithChild:
                 cursor = connection.info.get(self.CURSOR)
                 if cursor is None:  # a new connection (the pool empties info when it replaces one)
                     cursor = connection.info[self.CURSOR] = driver.cursor()
-                try:
-                    cursor.execute(sql, params)
-                except engine.dialect.loaded_dbapi.Error as error:
-                    lost = engine.dialect.is_disconnect(error, driver, cursor)
-                    if lost:
-                        connection.invalidate(error)  # the pool will open another
-                    raise exc.DBAPIError.instance(
-                        sql, params, error, engine.dialect.loaded_dbapi.Error, connection_invalidated=lost
-                    ) from error
+                DriverTransaction(connection, engine.dialect, cursor).execute(sql, params)
                 return cursor.fetchone()[0]
             finally:
                 if switched and connection.is_valid:
@@ -242,12 +234,14 @@ class DirectInsertWithChild:
 
 
 class DriverTransaction:
-    """A transaction on one pooled DBAPI connection (see :func:`driver_transaction`)."""
+    """A transaction on one pooled DBAPI connection (see :func:`driver_transaction`), on a new
+    cursor or on ``cursor``. A connection found lost when a statement fails is invalidated, so
+    that the pool does not hand it out again."""
 
-    def __init__(self, connection, dialect):
+    def __init__(self, connection, dialect, cursor=None):
         self.connection = connection
         self.dialect = dialect
-        self.cursor = connection.cursor()
+        self.cursor = connection.cursor() if cursor is None else cursor
 
     def execute(self, sql: str, params) -> None:
         try:
@@ -262,8 +256,14 @@ class DriverTransaction:
             raise self._as_the_engine_raises(error, "COMMIT", None) from error
 
     def _as_the_engine_raises(self, error, sql, params) -> exc.DBAPIError:
-        """The driver's error as SQLAlchemy's (an IntegrityError is still an IntegrityError)."""
-        return exc.DBAPIError.instance(sql, params, error, self.dialect.loaded_dbapi.Error)
+        """The driver's error as SQLAlchemy's (an IntegrityError is still an IntegrityError),
+        after dropping the connection if the error says it is gone, as the engine does."""
+        lost = self.dialect.is_disconnect(error, self.connection.driver_connection, self.cursor)
+        if lost:
+            self.connection.invalidate(error)  # the pool will open another
+        return exc.DBAPIError.instance(
+            sql, params, error, self.dialect.loaded_dbapi.Error, connection_invalidated=lost
+        )
 
 
 @contextlib.contextmanager
