@@ -32,6 +32,19 @@ def test_individual_signature_is_stored_and_counted(app, client, petition):
     assert row.contact_name == "" and row.website == ""
 
 
+def test_the_thanks_address_follows_the_mount_point(client, petition):
+    """The address signing redirects to is built once per worker, but for each mount point."""
+    page = client.get(f"/p/{petition.slug}")
+    data = hidden_inputs(page.get_data(as_text=True)) | valid_fields()
+
+    mounted = client.post(f"/p/{petition.slug}/sign", data=data, base_url="http://localhost/petitions")
+    at_root = client.post(f"/p/{petition.slug}/sign", data=data | {"email": "rosa@example.org"})
+
+    assert mounted.status_code == at_root.status_code == 303
+    assert mounted.headers["Location"] == f"/petitions/p/{petition.slug}/thanks"
+    assert at_root.headers["Location"] == f"/p/{petition.slug}/thanks"
+
+
 def test_organization_signature_keeps_contact_and_website(app, client, petition):
     response = sign(client, petition.slug, **organization_fields(affiliation="ignored"))
 

@@ -9,7 +9,7 @@ page's (see :mod:`petition.signing.form_token`, which says why), in a field of i
 
 import logging
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import current_app, render_template, request
 from markupsafe import escape
 
 from ..extensions import csrf, limiter
@@ -19,7 +19,7 @@ from ..sharing import absolute_url, petition_url, share_links
 from ..signing import services
 from ..signing.form_token import form_is_genuine, make_form_token
 from ..signing.forms import SignatureForm
-from .routes import bp, get_petition_or_404, progress_percent, signing_terms
+from .routes import bp, get_petition_or_404, progress_percent, see_other, signing_terms
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +79,14 @@ def embed_sign(slug):
         # What was typed comes back with a fresh token: a visitor whose form grew old signs again.
         return render_widget(get_petition_or_404(slug), form, status=400, refused=True)
     if not terms.is_open:
-        return redirect(url_for("petitions.embed", slug=slug), code=303)
+        return see_other("petitions.embed", slug=slug)
     if not form.validate():
         return render_widget(get_petition_or_404(slug), form, status=422)
     if form.caught_in_honeypot:
         # Answer as for a real signature, so the bot learns nothing; store nothing.
         log.info("honeypot filled in the embed on %s; signature dropped", slug)
         result = "check-email" if terms.requires_confirmation else "signed"
-        return redirect(url_for("petitions.embed_thanks", slug=slug, result=result), code=303)
+        return see_other("petitions.embed_thanks", slug=slug, result=result)
     fields = form.signature_fields()
     fields["source"] = fields["source"] or EMBED_SOURCE
     signed = services.sign(terms, fields, locale=form.ui_language, ip=request.remote_addr)
@@ -95,7 +95,7 @@ def embed_sign(slug):
         result = "check-email"
     else:
         result = "signed" if signed.created else "already"
-    return redirect(url_for("petitions.embed_thanks", slug=slug, result=result), code=303)
+    return see_other("petitions.embed_thanks", slug=slug, result=result)
 
 
 @bp.get("/p/<slug>/embed/thanks")

@@ -2,6 +2,7 @@
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import io
 
@@ -69,6 +70,20 @@ def signing_terms(slug: str) -> SigningTerms:
         return SigningTerms(*row)
 
     return cached(_page_cache, ("terms", slug), current_app.config["PAGE_CACHE_SECONDS"], load)
+
+
+def see_other(endpoint: str, **values):
+    """A 303 to ``url_for(endpoint, **values)``, the Post/Redirect/Get after a form; the address
+    is built once per worker (on signing, building it was 3 % of a signature)."""
+    return redirect(relative_url(request.script_root, endpoint, tuple(values.items())), code=303)
+
+
+@functools.lru_cache(maxsize=1024)
+def relative_url(script_root: str, endpoint: str, values: tuple) -> str:
+    """``url_for(endpoint, **dict(values))``, which is the same for every request under
+    ``script_root`` (the one part of a request that an address without a host depends on)
+    and in every app (the routes come from the blueprints)."""
+    return url_for(endpoint, **dict(values))
 
 
 def latest_signatories(petition, limit: int):

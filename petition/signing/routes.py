@@ -2,12 +2,12 @@
 
 import logging
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, render_template, request
 from flask_babel import gettext as _
 
 from ..extensions import csrf, limiter
 from ..models import count_signatures
-from ..petitions.routes import get_petition_or_404, render_petition_page, signing_terms
+from ..petitions.routes import get_petition_or_404, render_petition_page, see_other, signing_terms
 from ..sharing import petition_url, share_links
 from . import services
 from .form_token import FIELD, form_is_genuine
@@ -30,7 +30,7 @@ def sign(slug):
     terms = signing_terms(slug)
     if not terms.is_open:
         flash(_("This petition is closed and no longer takes signatures."), "info")
-        return redirect(url_for("petitions.show", slug=slug), code=303)
+        return see_other("petitions.show", slug=slug)
     form = SignatureForm()
     if not form_is_genuine(request.form.get(FIELD), slug):
         log.warning("sign form refused on %s: bad or old token, or foreign origin", slug)
@@ -42,11 +42,11 @@ def sign(slug):
         # Answer as for a real signature, so the bot learns nothing; store nothing.
         log.info("honeypot filled on %s; signature dropped", slug)
         target = "signing.check_email" if terms.requires_confirmation else "signing.thanks"
-        return redirect(url_for(target, slug=slug), code=303)
+        return see_other(target, slug=slug)
     signed = services.sign(terms, form.signature_fields(), locale=form.ui_language, ip=request.remote_addr)
     if terms.requires_confirmation:
         # New or repeat, the answer is the same: what differs goes to the address by email.
-        return redirect(url_for("signing.check_email", slug=slug), code=303)
+        return see_other("signing.check_email", slug=slug)
     if signed.created:
         flash(_("Thank you, %(name)s: your signature is counted.", name=signed.name), "success")
     else:
@@ -57,7 +57,7 @@ def sign(slug):
             ),
             "info",
         )
-    return redirect(url_for("signing.thanks", slug=slug), code=303)
+    return see_other("signing.thanks", slug=slug)
 
 
 @bp.get("/p/<slug>/thanks")
