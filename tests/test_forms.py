@@ -83,7 +83,7 @@ def test_copied_fields_give_their_defaults_without_an_exception(app):
             assert callable(field.default), name
         assert (form.kind.data, form.public.data, form.updates.data, form.name.data) == (
             "individual",
-            True,
+            False,
             False,
             None,
         )

@@ -247,7 +247,18 @@ def healthz():
 
 @bp.get("/privacy")
 def privacy():
-    return render_template("petitions/privacy.html", purge_days=current_app.config["PURGE_AFTER_DAYS"])
+    """Who holds the signers' data and how long each kind is kept, from the configuration."""
+    config = current_app.config
+    return render_template(
+        "petitions/privacy.html",
+        controller=config["DATA_CONTROLLER_NAME"],
+        contact=config["DATA_CONTROLLER_CONTACT"] or config["MAIL_FROM"],
+        # In whole days, rounded up: the page says such a signature goes "within" them.
+        unconfirmed_days=-(-config["CONFIRM_TOKEN_MAX_AGE"] // (24 * 3600)),
+        purge_days=config["PURGE_AFTER_DAYS"],
+        open_ended_days=config.get("RETENTION_DAYS_WITHOUT_CLOSING", 730),
+        sent_mail_days=config.get("SENT_MAIL_RETENTION_DAYS", 30),
+    )
 
 
 # These register more routes on bp: the printable page and the PDF, the embed widget.

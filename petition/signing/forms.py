@@ -112,7 +112,8 @@ class SignatureForm(Form):
         ],
         filters=[trim],
     )
-    public = BooleanField(_l("Show my name on the public list of signatories"), default=True)
+    # Publishing a political opinion needs an active yes: the box starts unticked.
+    public = BooleanField(_l("Show my name on the public list of signatories"), default=False)
     updates = BooleanField(_l("Send me news about this campaign"), default=False)
     source = HiddenField(filters=[trim])
     # A honeypot: hidden from people by CSS and from screen readers; bots fill it in.

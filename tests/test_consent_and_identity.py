@@ -1,0 +1,201 @@
+"""Nothing published without an active yes, and one address for one person: the public box
+starts unticked and says what it publishes, the widget and the privacy page say who keeps what
+and for how long, names carry no hidden characters, and lookalike addresses are refused."""
+
+import pytest
+
+from .conftest import hidden_inputs, organization_fields, sign, signatures, valid_fields
+from .support import parse_html, texts
+
+DAY = 24 * 3600
+
+
+def element_with(html: str, tag: str, **attrs) -> dict:
+    """The one ``tag`` element of the page whose attributes include ``attrs``."""
+    [found] = [
+        element
+        for element in parse_html(html).elements
+        if element["tag"] == tag and all(element["attrs"].get(key) == value for key, value in attrs.items())
+    ]
+    return found
+
+
+def text_of(element: dict) -> str:
+    return " ".join("".join(element["text"]).split())
+
+
+def described_by(html: str, element: dict) -> str:
+    """The text that assistive technology reads out with ``element`` (its aria-describedby)."""
+    ids = element["attrs"]["aria-describedby"].split()
+    return " ".join(text_of(element_with(html, "div", id=id_)) for id_ in ids)
+
+
+def widget_sign(app, slug, **fields):
+    """Post the widget's form from a client that holds no session, as a framed widget does."""
+    page = app.test_client().get(f"/p/{slug}/embed")
+    data = hidden_inputs(page.get_data(as_text=True)) | fields
+    return app.test_client().post(f"/p/{slug}/embed/sign", data=data)
+
+
+def listing(client, slug) -> str:
+    return client.get(f"/p/{slug}/signatories").get_data(as_text=True)
+
+
+# The public box
+
+
+@pytest.mark.parametrize(
+    ("path", "said"),
+    [
+        (
+            "/p/{slug}",
+            [
+                "as an individual, the public list shows your name and country, and your city and title",
+                "for an organization, the public list and the printed petition show its name and country",
+                "Your email address, comment, website and contact person are never shown",
+                "Unticked, your signature is counted without your name",
+            ],
+        ),
+        (
+            "/p/{slug}/embed",
+            [
+                "The public list shows your name and country",
+                "Unticked, your signature is counted without your name",
+            ],
+        ),
+    ],
+)
+def test_the_public_box_starts_unticked_and_says_what_it_publishes(client, petition, path, said):
+    html = client.get(path.format(slug=petition.slug)).get_data(as_text=True)
+
+    box = element_with(html, "input", name="public")
+    assert box["attrs"]["type"] == "checkbox"
+    assert "checked" not in box["attrs"]
+    hint = described_by(html, box)
+    for words in said:
+        assert words in hint
+
+
+def test_the_public_list_shows_what_the_box_says_and_nothing_more(app, client, petition):
+    sign(
+        client,
+        petition.slug,
+        **valid_fields(affiliation="Teacher, SUTEP", comment="A private comment", email="ana@example.org"),
+    )
+    sign(
+        client,
+        petition.slug,
+        **organization_fields(city="Puno", comment="Another comment", website="https://union.example.org"),
+    )
+
+    shown = " ".join(texts(listing(client, petition.slug), "signatory"))
+    for public in (
+        "Ana Quispe",
+        "Teacher, SUTEP",
+        "Cusco",
+        "Peru",
+        "Sindicato Unitario de Trabajadores",
+        "Puno",
+    ):
+        assert public in shown
+    html = listing(client, petition.slug)
+    for private in (
+        "A private comment",
+        "Another comment",
+        "ana@example.org",
+        "union.example.org",
+        "Rosa Mamani",
+    ):
+        assert private not in html
+
+
+@pytest.mark.parametrize("form", ["page", "widget"])
+def test_a_signature_without_the_public_box_is_counted_but_not_listed(app, client, petition, form):
+    if form == "page":
+        response = sign(client, petition.slug, **valid_fields(public=None))
+    else:
+        response = widget_sign(app, petition.slug, name="Ana Quispe", email="ana@example.org", country="PE")
+
+    assert response.status_code == 303
+    [row] = signatures(app)
+    assert row.public is False
+    assert texts(listing(client, petition.slug), "signatory") == []
+    assert client.get(f"/api/v1/petitions/{petition.slug}").get_json()["counts"]["total"] == 1
+
+
+# What the widget and the privacy page say
+
+
+def test_the_widget_says_the_address_stays_private_and_links_to_the_privacy_page(client, petition):
+    html = client.get(f"/p/{petition.slug}/embed").get_data(as_text=True)
+
+    link = element_with(html, "a", href="/privacy")
+    # Framed on another site: the page opens in a tab of its own, without a handle on the widget.
+    assert link["attrs"]["target"] == "_blank"
+    assert "noopener" in link["attrs"]["rel"].split()
+    [notice] = texts(html, "embed-privacy")
+    assert "Your email address is never shown" in notice
+    assert client.get("/privacy").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("config", "holder", "href"),
+    [
+        (
+            {
+                "DATA_CONTROLLER_NAME": "Red Solidaria Perú",
+                "DATA_CONTROLLER_CONTACT": "datos@red.example.org",
+            },
+            "Red Solidaria Perú",
+            "mailto:datos@red.example.org",
+        ),
+        (
+            {
+                "DATA_CONTROLLER_NAME": "Red Solidaria",
+                "DATA_CONTROLLER_CONTACT": "https://red.example.org/privacy",
+            },
+            "Red Solidaria",
+            "https://red.example.org/privacy",
+        ),
+        (
+            {"MAIL_FROM": "petition@sign.example.org"},
+            "the organizers of this site",
+            "mailto:petition@sign.example.org",
+        ),
+    ],
+)
+def test_the_privacy_page_names_who_holds_the_data_and_how_to_reach_them(make_app, config, holder, href):
+    html = make_app(**config).test_client().get("/privacy").get_data(as_text=True)
+
+    [who] = texts(html, "statement")
+    assert f"Your data is held by {holder}," in who
+    element_with(html, "a", href=href)
+
+
+def test_the_data_controller_is_read_from_the_environment(make_app, monkeypatch):
+    monkeypatch.setenv("DATA_CONTROLLER_NAME", "Coordinadora Solidaria")
+    monkeypatch.setenv("DATA_CONTROLLER_CONTACT", "privacy@coordinadora.example.org")
+
+    html = make_app().test_client().get("/privacy").get_data(as_text=True)
+
+    assert "Coordinadora Solidaria" in html
+    element_with(html, "a", href="mailto:privacy@coordinadora.example.org")
+
+
+def test_the_privacy_page_states_each_period_from_the_configuration(make_app):
+    app = make_app(
+        CONFIRM_TOKEN_MAX_AGE=3 * DAY,
+        PURGE_AFTER_DAYS=91,
+        RETENTION_DAYS_WITHOUT_CLOSING=365,
+        SENT_MAIL_RETENTION_DAYS=14,
+    )
+
+    [page] = texts(app.test_client().get("/privacy").get_data(as_text=True), "statement")
+
+    assert "deleted when its confirmation link expires, within 3 days of signing" in page
+    assert "91 days after it closes, names, email addresses and everything else" in page
+    assert "erased 365 days after it was signed, unless the petition's organizers set another period" in page
+    assert "each email we send is deleted 14 days after it was sent" in page
+    assert "deleted at once, everywhere, including the emails we sent you" in page
+    assert "access logs record neither your IP address nor the links in the emails" in page
+    assert "keyed hash of your IP address is kept with your signature until the signature is erased" in page
