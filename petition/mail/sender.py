@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from ..extensions import db
 from ..models import OutboxMessage, utcnow
 from ..updates.delivery import queue_update_batches, update_allowance
+from .headers import MAIL_POLICY
 from .outbox import Cancelled, render_message
 
 log = logging.getLogger(__name__)
@@ -52,8 +53,9 @@ class SMTPSettings:
 
 
 def build_message(message: OutboxMessage) -> EmailMessage:
+    """The email for an outbox row, its unsubscription headers on one line (see ``headers``)."""
     sender = current_app.config["MAIL_FROM"]
-    email = EmailMessage()
+    email = EmailMessage(policy=MAIL_POLICY)
     email["From"] = sender
     email["To"] = message.recipient
     email["Subject"] = message.subject

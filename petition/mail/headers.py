@@ -1,0 +1,33 @@
+"""The email policy messages are written with: the defaults of ``email.policy.default``, except
+that the one-click unsubscription headers always go out on one line.
+
+Python folds a header longer than 78 characters, and a URL has no space to fold at, so it turns
+``<https://…>`` into RFC 2047 encoded words, which mail clients cannot read as a URL (RFC 2369
+and RFC 8058 want the URL itself). RFC 5322 allows lines of up to 998 characters, so those
+headers are folded at that length; every other header keeps the usual folding and encoding.
+"""
+
+from email.headerregistry import HeaderRegistry, UnstructuredHeader
+from email.policy import default
+
+LONGEST_LINE = 998  # RFC 5322, section 2.1.1
+ONE_LINE_HEADERS = ("List-Unsubscribe", "List-Unsubscribe-Post")
+
+
+class OneLineHeader(UnstructuredHeader):
+    """An unstructured header written on one line of up to 998 characters."""
+
+    def fold(self, *, policy):
+        """The header folded only past the longest line RFC 5322 allows."""
+        return super().fold(policy=policy.clone(max_line_length=LONGEST_LINE))
+
+
+def mail_policy():
+    """``email.policy.default`` with :class:`OneLineHeader` for the unsubscription headers."""
+    registry = HeaderRegistry()
+    for name in ONE_LINE_HEADERS:
+        registry.map_to_type(name, OneLineHeader)
+    return default.clone(header_factory=registry)
+
+
+MAIL_POLICY = mail_policy()
