@@ -199,3 +199,68 @@ def test_the_privacy_page_states_each_period_from_the_configuration(make_app):
     assert "deleted at once, everywhere, including the emails we sent you" in page
     assert "access logs record neither your IP address nor the links in the emails" in page
     assert "keyed hash of your IP address is kept with your signature until the signature is erased" in page
+
+
+# Names and text without hidden characters
+
+
+def error_beside(html: str, field_id: str) -> str:
+    """The text of the error message beside the field ``field_id``."""
+    return text_of(element_with(html, "p", id=f"{field_id}-error"))
+
+
+def test_bidi_controls_and_invisible_characters_are_stripped_from_what_is_stored(app, client, petition):
+    sign(
+        client,
+        petition.slug,
+        **valid_fields(
+            name="Ana\u202eevil",
+            city="Cu\u200bsco",
+            affiliation="\u2066Teacher\u2069 \u200e",
+            comment="\ufeff¡Fuera\u2060 Boluarte!\u061c",
+        ),
+    )
+    sign(
+        client,
+        petition.slug,
+        **organization_fields(name="\u202bSUTEP\u202c", contact_name="Rosa\u200f Mamani"),
+    )
+
+    individual, organization = signatures(app)
+    assert (individual.name, individual.city, individual.affiliation) == ("Anaevil", "Cusco", "Teacher")
+    assert individual.comment == "¡Fuera Boluarte!"
+    assert (organization.name, organization.contact_name) == ("SUTEP", "Rosa Mamani")
+
+
+@pytest.mark.parametrize("name", ["\u200b\u200b", "\u202e", "\ufeff \u2060", "\u3164", "...", "-- !"])
+def test_a_name_with_no_letter_or_digit_is_refused_beside_the_name_field(app, client, petition, name):
+    response = sign(client, petition.slug, **valid_fields(name=name))
+
+    assert response.status_code == 422
+    assert "Enter your name, or your organization's name." in error_beside(
+        response.get_data(as_text=True), "name"
+    )
+    assert signatures(app) == []
+
+
+def test_an_invisible_contact_person_is_refused_beside_its_field(app, client, petition):
+    response = sign(client, petition.slug, **organization_fields(contact_name="\u200b\u200d"))
+
+    assert response.status_code == 422
+    assert "contact person" in error_beside(response.get_data(as_text=True), "contact_name")
+    assert signatures(app) == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "مهر\u200cانگیز",  # Persian: a zero-width non-joiner between two letters
+        "क्\u200dष",  # Devanagari: a joiner after a virama
+        "Ana 👩\u200d💻",  # an emoji sequence
+    ],
+)
+def test_a_joiner_inside_a_word_is_kept(app, client, petition, name):
+    sign(client, petition.slug, **valid_fields(name=name))
+
+    [row] = signatures(app)
+    assert row.name == name

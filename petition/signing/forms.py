@@ -2,6 +2,7 @@
 
 import functools
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
@@ -66,11 +67,54 @@ def printable(allow_newlines=False):
     return check
 
 
+# Unicode's format characters (Cf) that draw nothing yet can reorder or hide text: the bidi
+# controls (U+061C, U+200E-F, U+202A-E, U+2066-9), the soft hyphen, zero-width spaces and
+# joiners, the word joiner, the byte order mark, the tags...; and the Hangul fillers, letters
+# that draw nothing. (The Cf signs that do show, such as U+0600 or U+06DD, stay.)
+INVISIBLE = re.compile(
+    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+    "\u115f\u1160\u3164\uffa0]"
+)
+# Inside a word these change its shape: the zero-width non-joiner and joiner (Persian, Indic
+# scripts, emoji sequences) and the Mongolian vowel separator.
+JOINERS = ("\u200c", "\u200d", "\u180e")
+
+
+def joinable(character: str) -> bool:
+    """A letter, a mark or a symbol (emoji): what a joiner stands between."""
+    return unicodedata.category(character)[0] in "LMS"
+
+
+def keep_joiner_in_a_word(match: re.Match) -> str:
+    """The replacement of one invisible character: itself if it is a joiner inside a word, else nothing."""
+    text, at = match.string, match.start()
+    if match.group() in JOINERS and 0 < at < len(text) - 1:
+        if joinable(text[at - 1]) and joinable(text[at + 1]):
+            return match.group()
+    return ""
+
+
+def visible(value):
+    """Drop the characters that draw nothing, except a joiner between two letters or emoji."""
+    return INVISIBLE.sub(keep_joiner_in_a_word, value) if isinstance(value, str) else value
+
+
+def legible(message):
+    """Refuse a name with no letter or digit in it: punctuation alone names nobody."""
+
+    def check(form, field):
+        if field.data and not any(character.isalnum() for character in field.data):
+            raise ValidationError(message)
+
+    return check
+
+
 def text_field(label, max_length, required_message=None, **kwargs):
     validators = [printable(), Length(max=max_length, message=_l("Use at most %(max)d characters."))]
     if required_message:
-        validators.insert(0, DataRequired(message=required_message))
-    return StringField(label, validators=validators, filters=[tidy], **kwargs)
+        validators[:0] = [DataRequired(message=required_message), legible(required_message)]
+    return StringField(label, validators=validators, filters=[visible, tidy], **kwargs)
 
 
 class SignatureForm(Form):
@@ -110,7 +154,7 @@ class SignatureForm(Form):
             printable(allow_newlines=True),
             Length(max=COMMENT_MAX, message=_l("Use at most %(max)d characters.")),
         ],
-        filters=[trim],
+        filters=[visible, trim],
     )
     # Publishing a political opinion needs an active yes: the box starts unticked.
     public = BooleanField(_l("Show my name on the public list of signatories"), default=False)
@@ -147,7 +191,7 @@ class SignatureForm(Form):
             raise ValidationError(_l("Choose a country from the list."))
 
     def validate_contact_name(self, field):
-        if self.is_organization and not field.data:
+        if self.is_organization and not any(character.isalnum() for character in field.data or ""):
             raise ValidationError(_l("Enter the name of a contact person."))
 
     def validate_website(self, field):
