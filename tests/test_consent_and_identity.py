@@ -4,6 +4,8 @@ and for how long, names carry no hidden characters, and lookalike addresses are 
 
 import pytest
 
+from petition.mail.sender import send_due
+
 from .conftest import hidden_inputs, organization_fields, sign, signatures, valid_fields
 from .support import parse_html, texts
 
@@ -264,3 +266,64 @@ def test_a_joiner_inside_a_word_is_kept(app, client, petition, name):
 
     [row] = signatures(app)
     assert row.name == name
+
+
+# One address, one person
+
+
+@pytest.fixture
+def mail_app(make_app, smtp):
+    return make_app(SMTP_URL=smtp.url, MAIL_FROM="petition@sign.example.org")
+
+
+@pytest.mark.parametrize(
+    ("lookalike", "real"),
+    [
+        ("e\ufb00@example.org", "eff@example.org"),  # the ligature ff
+        ("\u212aate@example.org", "kate@example.org"),  # the Kelvin sign
+        ("\uff41\uff4e\uff41@example.org", "ana@example.org"),  # fullwidth letters
+        ("ana@\uff45xample.org", "ana@example.org"),  # a fullwidth letter in the domain
+        ("x\u00b2@example.org", "x2@example.org"),  # a superscript digit
+    ],
+)
+def test_a_lookalike_address_is_refused_and_leaves_the_real_one_free(
+    mail_app, smtp, bundled_petition, lookalike, real
+):
+    client = mail_app.test_client()
+    refused = sign(client, bundled_petition.slug, **valid_fields(email=lookalike))
+
+    assert refused.status_code == 422
+    assert "lookalike characters" in error_beside(refused.get_data(as_text=True), "email")
+    assert signatures(mail_app) == []
+
+    signed = sign(client, bundled_petition.slug, **valid_fields(email=real))
+    assert signed.headers["Location"].endswith(f"/p/{bundled_petition.slug}/check-email")
+    [row] = signatures(mail_app)
+    assert row.email == real
+    with mail_app.app_context():
+        assert send_due() == (1, 0)
+    [message] = smtp.messages
+    assert message["To"] == real
+    assert "Confirm your signature" in message["Subject"]
+
+
+def test_sharp_s_and_double_s_are_two_mailboxes(app, client, petition):
+    first = sign(client, petition.slug, **valid_fields(email="straße@example.de"))
+    second = sign(client, petition.slug, **valid_fields(email="strasse@example.de", name="Rosa Mamani"))
+
+    assert first.status_code == second.status_code == 303
+    rows = signatures(app)
+    assert [(row.name, row.email) for row in rows] == [
+        ("Ana Quispe", "straße@example.de"),
+        ("Rosa Mamani", "strasse@example.de"),
+    ]
+    assert rows[0].email_key != rows[1].email_key
+
+
+def test_an_address_in_other_capitals_is_the_same_signer(app, client, petition):
+    sign(client, petition.slug, **valid_fields(email="álvaro@example.org"))
+    response = sign(client, petition.slug, **valid_fields(email="ÁLVARO@Example.org", name="Someone Else"))
+
+    assert response.status_code == 303
+    assert [row.name for row in signatures(app)] == ["Ana Quispe"]
+    assert "already signed" in client.get(response.headers["Location"]).get_data(as_text=True)

@@ -36,7 +36,7 @@ def filtered_signatures(petition, status=None, kind=None, country=None, text=Non
     if country:
         query = query.where(Signature.country == country.upper())
     if text:
-        needle = text.strip().casefold()
+        needle = text.strip().lower()  # as email_key lowers addresses: no case folding
         query = query.where(
             or_(
                 func.lower(Signature.name).contains(needle, autoescape=True),

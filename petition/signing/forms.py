@@ -100,6 +100,21 @@ def visible(value):
     return INVISIBLE.sub(keep_joiner_in_a_word, value) if isinstance(value, str) else value
 
 
+LOOKALIKE_MESSAGE = _l(
+    "Use the address exactly as your email provider shows it, without special lookalike characters."
+)
+
+
+def has_lookalikes(address: str) -> bool:
+    """Whether ``address`` holds a character that stands for another: a compatibility character
+    (the ligature "ﬀ", fullwidth or superscript letters) or a canonical stand-in such as the
+    Kelvin sign. Such an address could sign in the name of the mailbox it imitates. Checked one
+    character at a time, so that an accent typed as a separate combining mark is not refused."""
+    return not address.isascii() and any(
+        unicodedata.normalize("NFKC", character) != character for character in address
+    )
+
+
 def legible(message):
     """Refuse a name with no letter or digit in it: punctuation alone names nobody."""
 
@@ -178,6 +193,8 @@ class SignatureForm(Form):
     def validate_email(self, field):
         if len(field.data) > 254:
             raise ValidationError(_l("Email addresses are at most 254 characters long."))
+        if has_lookalikes(field.data):
+            raise ValidationError(LOOKALIKE_MESSAGE)
         try:
             checked = validate_email(field.data, check_deliverability=False)
         except EmailNotValidError as error:
