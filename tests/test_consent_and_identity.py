@@ -61,8 +61,8 @@ def listing(client, slug) -> str:
         (
             "/p/{slug}/embed",
             [
-                "The public list shows your name and country",
-                "Unticked, your signature is counted without your name",
+                "The list shows your name and country",
+                "Unticked, you are counted without your name",
             ],
         ),
     ],

@@ -54,6 +54,10 @@ def test_visitor_signs_through_the_widget_framed_by_another_site(
     frame = page.frame_locator("iframe")
     expect(frame.get_by_role("heading", level=1, name=petition.title)).to_be_visible()
 
+    privacy = frame.get_by_role("link", name="How we handle your data")
+    expect(privacy).to_have_attribute("target", "_blank")
+    expect(privacy).to_have_attribute("href", "/privacy")
+    expect(frame.get_by_label("Show my name on the public list of signatories")).not_to_be_checked()
     fill_individual(frame, name="Ana Quispe", email="ana@example.org", country="Peru")
     with page.expect_response(lambda response: response.request.method == "POST") as posted:
         frame.get_by_role("button", name="Sign", exact=True).click()
@@ -66,4 +70,4 @@ def test_visitor_signs_through_the_widget_framed_by_another_site(
     petition_link = frame.get_by_role("link", name="Open the petition in a new tab")
     expect(petition_link).to_have_attribute("target", "_blank")
     assert page.context.cookies(live_server) == [], "signing needed no cookie of this site"
-    assert [(row.name, row.source) for row in signatures(app)] == [("Ana Quispe", "embed")]
+    assert [(row.name, row.source, row.public) for row in signatures(app)] == [("Ana Quispe", "embed", False)]

@@ -56,6 +56,14 @@ def test_phone_visitor_signs_and_then_appears_among_the_signatories(live_server,
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
     fill_individual(page, name="Ana Quispe", email="ana@example.org", country="Peru")
+    # Listed only on an active yes; the box says what the list will show.
+    public = page.get_by_label("Show my name on the public list of signatories")
+    expect(public).not_to_be_checked()
+    expect(public).to_have_accessible_description(
+        re.compile("as an individual, the public list shows your name and country")
+    )
+    expect(page.locator("#public-hint .org-only")).to_be_hidden()
+    public.check()
     response = submit_sign_form(page)
 
     assert response.status == 303
@@ -85,6 +93,8 @@ def test_organization_fields_appear_only_for_an_organization(app, live_server, p
     expect(contact).to_be_visible()
     expect(website).to_be_visible()
     expect(affiliation).to_be_hidden()
+    expect(page.locator("#public-hint .org-only")).to_be_visible()
+    expect(page.locator("#public-hint .individual-only")).to_be_hidden()
     fill_individual(page, name="Sindicato Unitario", email="contact@sutep.example.org")
     contact.fill("Rosa Mamani")
     website.fill("https://sutep.example.org")
