@@ -5,6 +5,7 @@ every request of a spike, fields bound once and copied."""
 import functools
 
 from babel import support
+from flask import has_request_context, request
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -32,11 +33,25 @@ class Form(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         self.ui_language = str(get_locale())
+        if not args and "formdata" not in kwargs:
+            kwargs["formdata"] = submitted_fields()
         super().__init__(*args, **kwargs)
 
     class Meta:
         def get_translations(self, form):
             return wtforms_translations(form.ui_language)
+
+
+def submitted_fields():
+    """The fields of the form this request submits, or None when it submits none.
+
+    Only the form body: Flask-WTF would hand the fields uploaded files and a JSON body too, but
+    every field here takes text, so a file or a JSON value in a field's place counts as no value
+    (a required field then says it is missing) instead of reaching code that expects text.
+    """
+    if has_request_context() and request.method in ("POST", "PUT", "PATCH", "DELETE") and request.form:
+        return request.form
+    return None
 
 
 # The plain fields a prototype may stand for: their state after binding depends only on the

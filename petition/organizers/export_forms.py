@@ -3,15 +3,13 @@ the query string of ``export.csv`` and ``export.xlsx``."""
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, SelectField
+from wtforms import SelectField
 from wtforms.fields import SelectChoice
-from wtforms.validators import Optional, ValidationError
+from wtforms.validators import ValidationError
 
 from ..countries import country_choices, country_names
 from ..forms import Form
-from .forms import kind_filter, status_filter
-
-DATE_FORMAT = "%Y-%m-%d"
+from .forms import day_filter, kind_filter, status_filter
 
 
 def upper(value):
@@ -28,8 +26,8 @@ class ExportFilterForm(Form):
     status = status_filter()
     # Any ISO code is accepted (validate_country), in either case; the options are for the page.
     country = SelectField(_l("Country"), default="", filters=[upper], validate_choice=False)
-    since = DateField(_l("Signed from"), format=DATE_FORMAT, validators=[Optional()])
-    until = DateField(_l("Signed until"), format=DATE_FORMAT, validators=[Optional()])
+    since = day_filter(_l("Signed from"))
+    until = day_filter(_l("Signed until"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -44,6 +42,13 @@ class ExportFilterForm(Form):
     def validate_until(self, field):
         if field.data and self.since.data and field.data < self.since.data:
             raise ValidationError(_l("The last day comes before the first day."))
+
+    def unknown_parameters(self, args) -> list[str]:
+        """A problem line for each parameter of ``args`` that is no filter: a typo such as
+        ``contry=PE`` must not download everyone. ``lang`` chooses the language of the answer."""
+        filters = [field.name for field in self]
+        message = _("There is no such filter. The filters are: %(names)s.", names=", ".join(filters))
+        return [f"{name}={args.get(name)}: {message}" for name in args if name not in {*filters, "lang"}]
 
     def criteria(self) -> dict:
         """The filters the organizer set, for :func:`petition.organizers.export.export_query`."""

@@ -21,9 +21,12 @@ log = logging.getLogger(__name__)
 def read_filters():
     """The valid filters of this request, or a 400 response that says what is wrong."""
     form = ExportFilterForm(request.args)
-    if form.validate():
+    valid = form.validate()
+    unknown = form.unknown_parameters(request.args)
+    if valid and not unknown:
         return form.criteria(), None
-    lines = [_("These download filters are not valid:")] + [f"- {line}" for line in form.problems()]
+    problems = form.problems() + unknown
+    lines = [_("These download filters are not valid:")] + [f"- {line}" for line in problems]
     body = "\n".join(lines) + "\n"
     return None, current_app.response_class(body, status=400, mimetype="text/plain")
 

@@ -1,5 +1,7 @@
 """Organizer forms."""
 
+import datetime as dt
+
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.fields import SelectChoice
@@ -20,6 +22,24 @@ class LoginForm(Form):
         validators=[InputRequired(message=_l("Enter your password.")), Length(max=200)],
         render_kw={"autocomplete": "current-password"},
     )
+
+
+# The days a filter may name: any day a signature can have been made on, with room on both sides;
+# a day far outside (9999-12-31) is a typo, and its end would not fit a date.
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2999, 12, 31)
+
+
+def plausible_day(form, field):
+    """A WTForms validator: the day lies between :data:`FIRST_DAY` and :data:`LAST_DAY`."""
+    if field.data and not FIRST_DAY <= field.data <= LAST_DAY:
+        first, last = FIRST_DAY.isoformat(), LAST_DAY.isoformat()
+        raise ValidationError(_l("Enter a day between %(first)s and %(last)s.", first=first, last=last))
+
+
+def day_filter(label) -> DateField:
+    """An optional filter on the UTC day a signature was made (YYYY-MM-DD)."""
+    return DateField(label, validators=[Optional(), plausible_day])
 
 
 def status_filter() -> SelectField:
@@ -55,8 +75,8 @@ class SignatureFilterForm(Form):
     kind = kind_filter()
     country = StringField(_l("Country code"), validators=[Optional(), Length(min=2, max=2)])
     q = StringField(_l("Name, email or domain"), validators=[Optional(), Length(max=200)])
-    since = DateField(_l("Signed from"), validators=[Optional()])
-    until = DateField(_l("Signed until"), validators=[Optional()])
+    since = day_filter(_l("Signed from"))
+    until = day_filter(_l("Signed until"))
 
 
 class ModerationForm(Form):

@@ -3,6 +3,7 @@
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import false, func, select
 
 from ..countries import country_name
 from ..extensions import db
@@ -13,13 +14,27 @@ from .forms import ModerationForm, SignatureFilterForm
 from .routes import bp
 
 
+def list_arguments(args) -> dict:
+    """The list's own parameters in ``args`` (its filters and page), to carry from one of its
+    addresses to the next; any other parameter is left behind."""
+    names = [field.name for field in SignatureFilterForm(formdata=None)] + ["page"]
+    return {name: args[name] for name in names if args.get(name)}
+
+
+def page_number(args, pages: int) -> int:
+    """``?page=N`` as a page of the list: 1 when it is not a whole number, the nearest page when it
+    lies outside (the database is never asked for an offset past any row)."""
+    return min(max(args.get("page", 1, type=int), 1), max(pages, 1))
+
+
 @bp.get("/p/<slug>/signatures")
 @login_required
 def signatures(slug):
     petition = get_petition_or_404(slug)
     filters = SignatureFilterForm(request.args)
+    valid = filters.validate()
     criteria = {}
-    if filters.validate():
+    if valid:
         criteria = {
             "status": filters.status.data,
             "kind": filters.kind.data,
@@ -28,22 +43,28 @@ def signatures(slug):
             "since": filters.since.data,
             "until": filters.until.data,
         }
+    query = moderation.filtered_signatures(petition, **criteria)
+    if not valid:
+        query = query.where(false())  # the errors show beside their filters, and no list
+    per_page = current_app.config["MODERATION_PER_PAGE"]
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    number = page_number(request.args, -(-total // per_page))
     page = db.paginate(
-        moderation.filtered_signatures(petition, **criteria),
-        per_page=current_app.config["MODERATION_PER_PAGE"],
-        max_per_page=current_app.config["MODERATION_PER_PAGE"],
-        error_out=False,
+        query, page=number, per_page=per_page, max_per_page=per_page, error_out=False, count=False
     )
-    return render_template(
+    page.total = total
+    html = render_template(
         "organizers/signatures.html",
         petition=petition,
         filters=filters,
         form=ModerationForm(),
         page=page,
+        list_args=list_arguments(request.args),
         counts=count_signatures(petition),
         country_name=country_name,
         statuses=Signature.STATUSES,
     )
+    return html, 200 if valid else 422
 
 
 @bp.post("/p/<slug>/signatures")
@@ -51,7 +72,7 @@ def signatures(slug):
 def moderate(slug):
     petition = get_petition_or_404(slug)
     form = ModerationForm()
-    back = url_for("organizers.signatures", slug=slug, **request.args)
+    back = url_for("organizers.signatures", slug=slug, **list_arguments(request.args))
     if not form.validate():
         for errors in form.errors.values():
             flash(errors[0], "error")
