@@ -4,14 +4,17 @@ Every route of the app is swept, anonymously and as an organizer; every answer i
 and one that refuses the input (4xx) says what was wrong."""
 
 import io
+import json
 import re
 from html.parser import HTMLParser
 from types import SimpleNamespace
 
 import pytest
+import yaml
 
 from petition.extensions import db
 from petition.models import Petition, Signature
+from petition.organizers.export_views import XLSX_MIMETYPE
 from petition.signing import tokens
 from petition.updates import services as updates
 
@@ -283,3 +286,57 @@ def test_a_file_in_place_of_a_required_field_says_the_field_is_missing(site):
     )
     assert response.status_code == 422
     assert 'id="name-error"' in response.get_data(as_text=True)
+
+
+# The refusal of a method says which methods the address takes
+
+
+@pytest.mark.parametrize(
+    ("path", "mimetype"),
+    [("/p/{slug}", "text/html"), ("/api/v1/petitions/{slug}", "application/json"), ("/healthz", "text/html")],
+)
+def test_a_refused_method_is_a_405_that_says_which_are_allowed(client, petition, path, mimetype):
+    response = client.post(path.format(slug=petition.slug))
+    assert response.status_code == 405
+    assert response.mimetype == mimetype
+    [allow] = response.headers.getlist("Allow")
+    assert {"GET", "HEAD"} <= {method.strip() for method in allow.split(",")}
+    assert "POST" not in allow
+    assert problem_with(response, "POST") is None
+
+
+def test_a_refused_method_on_a_form_address_allows_post(client, petition):
+    response = client.get(f"/p/{petition.slug}/sign")
+    assert response.status_code == 405
+    assert "POST" in response.headers["Allow"]
+
+
+# Answers that say exactly what they hold
+
+
+def test_the_api_lists_countries_largest_first_in_its_json_text(app, client, petition):
+    for country, n in {"BR": 1, "CL": 2, "PE": 3, "UY": 1, "AR": 2}.items():
+        for _ in range(n):
+            store_signature(app, petition.slug, country=country)
+    response = client.get(f"/api/v1/petitions/{petition.slug}")
+    text = response.get_data(as_text=True)
+    by_country = json.loads(text)["by_country"]  # a dict keeps the order of the text
+    assert list(by_country.items()) == [("PE", 3), ("AR", 2), ("CL", 2), ("BR", 1), ("UY", 1)]
+    assert (
+        text.index('"PE"') < text.index('"AR"') < text.index('"CL"') < text.index('"BR"') < text.index('"UY"')
+    )
+    assert response.mimetype == "application/json"
+
+
+def test_the_openapi_description_says_countries_come_largest_first(client):
+    description = yaml.safe_load(client.get("/api/v1/openapi.yaml").get_data(as_text=True))
+    by_country = description["components"]["schemas"]["Petition"]["allOf"][1]["properties"]["by_country"]
+    assert "largest first" in " ".join(by_country["description"].split())
+
+
+def test_the_csv_download_names_its_charset_once(client, organizer, petition):
+    login(client)
+    response = client.get(f"/admin/p/{petition.slug}/export.csv")
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    workbook = client.get(f"/admin/p/{petition.slug}/export.xlsx")
+    assert workbook.headers["Content-Type"] == XLSX_MIMETYPE

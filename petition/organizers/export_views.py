@@ -48,7 +48,7 @@ def export_csv(slug):
         return refusal
     log.info("CSV export of %s by organizer %s, filters %s", petition.slug, current_user.id, criteria)
     response = current_app.response_class(
-        stream_with_context(iter_csv(petition, **criteria)), mimetype="text/csv; charset=utf-8"
+        stream_with_context(iter_csv(petition, **criteria)), content_type="text/csv; charset=utf-8"
     )
     return as_download(response, petition, "csv")
 
