@@ -12,22 +12,24 @@ CHANNELS = ("whatsapp", "telegram", "x", "facebook", "bluesky", "email")
 
 
 def site_origin() -> str:
-    """``BASE_URL``, else the request's own origin; outside a request (the mail worker, the
-    command line), the address ``make run`` serves."""
-    if current_app.config.get("BASE_URL"):
-        return current_app.config["BASE_URL"].rstrip("/")
+    """``BASE_URL`` (which production requires); else, in development, the request's own origin,
+    and outside a request (the mail worker, the command line) the address ``make run`` serves."""
+    base_url = current_app.config.get("BASE_URL")
+    if base_url:
+        return base_url  # made an origin, without a trailing slash, when the app was configured
     if has_request_context():
         return f"{request.scheme}://{request.host}"
     return DEV_ORIGIN
 
 
 def absolute_url(endpoint: str, _origin: str | None = None, **values) -> str:
-    """``endpoint`` as an absolute URL on ``_origin`` (default: :func:`site_origin`)."""
+    """``endpoint`` as an absolute URL on ``BASE_URL`` when it is set, else on ``_origin`` (an
+    origin recorded earlier, e.g. with a queued email), else on :func:`site_origin`."""
     if has_request_context():
         path = url_for(endpoint, **values)
     else:
         path = current_app.url_map.bind("localhost").build(endpoint, values)
-    return (_origin or site_origin()) + path
+    return (current_app.config.get("BASE_URL") or _origin or site_origin()) + path
 
 
 def petition_url(petition, source: str | None = None, origin: str | None = None) -> str:

@@ -207,11 +207,13 @@ def test_production_refuses_to_start_without_a_real_secret(monkeypatch, secret):
 def test_production_sets_secure_cookies_and_hsts(monkeypatch, db_url, petition):
     monkeypatch.setenv("PETITION_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 48)
+    monkeypatch.setenv("BASE_URL", "https://sign.example.org")
     config = app_config(db_url)
     del config["SECRET_KEY"]
     app = create_app(config)
     client = app.test_client()
-    response = client.get("/admin/login")  # a page with a session (the sign form needs none)
+    # A page with a session (the sign form needs none), asked for on the site's own host.
+    response = client.get("/admin/login", base_url="https://sign.example.org")
 
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert "max-age=" in response.headers["Strict-Transport-Security"]

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy import create_engine, text
 
@@ -28,6 +28,8 @@ VENV_BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
 SLUG = "solidarity-with-the-peruvian-people"
 SECRET_KEY = "production-tests-" + "k" * 40
+# The site's public origin: production refuses to start without one, and answers only its host.
+BASE_URL = "https://sign.example.org"
 REDIS_URL = "redis://127.0.0.1:6379"
 BOOT_SECONDS = 60
 REQUEST_SECONDS = 60
@@ -41,7 +43,7 @@ APP_VARIABLES = (
     "LOG_LEVEL",
     "FORWARDED_ALLOW_IPS",
 )
-ACCESS_LOG_STATUS = re.compile(r'^\S+ "[A-Z]+ [^"]*" (\d{3}) ', re.MULTILINE)
+ACCESS_LOG_STATUS = re.compile(r'^"[A-Z]+ [^"]*" (\d{3}) ', re.MULTILINE)
 
 
 def answers(port: int, host: str = "127.0.0.1") -> bool:
@@ -54,9 +56,9 @@ def answers(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def app_environment(database_url: str, **overrides: str) -> dict:
-    """The environment of a production instance on ``database_url``: a real secret, Redis for
-    rate limits (off unless asked for) under a key prefix of its own, and an SMTP server that is
-    not there, so every email stays in the outbox."""
+    """The environment of a production instance on ``database_url``: a real secret, its public
+    origin, Redis for rate limits (off unless asked for) under a key prefix of its own, and an
+    SMTP server that is not there, so every email stays in the outbox."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -66,6 +68,7 @@ def app_environment(database_url: str, **overrides: str) -> dict:
         DATABASE_URL=database_url,
         SECRET_KEY=SECRET_KEY,
         PETITION_ENV="production",
+        BASE_URL=BASE_URL,
         RATELIMIT_STORAGE_URI=REDIS_URL,
         FLASK_RATELIMIT_ENABLED="false",
         FLASK_RATELIMIT_KEY_PREFIX=f"prod-test-{uuid.uuid4().hex[:12]}",
@@ -105,6 +108,8 @@ class Server:
 
     def __init__(self, env: dict, log_path: Path, workers: int = 2):
         self.port = free_port()
+        # What nginx passes on: the site's own name (production refuses any other Host).
+        self.host = urlsplit(env.get("BASE_URL", "")).netloc or f"127.0.0.1:{self.port}"
         self.log_path = log_path
         self._log = open(log_path, "wb")  # closed by stop() or kill()
         try:
@@ -247,7 +252,7 @@ class Visitor:
 
     def request(self, method: str, path: str, form: dict | None = None, server=None, timeout=REQUEST_SECONDS):
         server = server or self.server
-        headers = {"Accept-Language": "en", "User-Agent": "production-tests"}
+        headers = {"Host": server.host, "Accept-Language": "en", "User-Agent": "production-tests"}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
         body = None
