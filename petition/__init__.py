@@ -15,9 +15,11 @@ __version__ = "0.1.0"
 
 
 def create_app(config=None):
-    """Build the application; ``config`` (a mapping) overrides the environment."""
+    """Build the application; ``config`` (a mapping) overrides the environment, and its
+    ``INSTANCE_PATH``, if any, replaces the ``instance/`` folder of the checkout."""
     app = Flask(
         __name__,
+        instance_path=(config or {}).get("INSTANCE_PATH"),
         instance_relative_config=True,
         template_folder=str(settings.ROOT / "templates"),
         static_folder=str(settings.ROOT / "static"),
@@ -45,7 +47,7 @@ def configure(app, config):
         app.config.update(config)
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", settings.database_url(app))
     settings.tune_engine(app)
-    settings.check_production(app)
+    settings.check_environment(app)
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
