@@ -26,7 +26,10 @@ max_requests_jitter = 20_000
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(f)s" "%(a)s"'
+# No client address and no Referer: the privacy page says the access log holds neither the
+# signer's address nor the emailed links, whose tokens the logger class takes out.
+access_log_format = '"%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+logger_class = "petition.access_log.AccessLogger"
 # Only the proxy on this host may say who the client is (nginx in deploy/).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # gunicorn's control socket defaults to one path per user, which a second instance on the same

@@ -1,4 +1,5 @@
-"""Security headers on every response; only the embed widget may be framed."""
+"""Security headers on every response; only the embed widget may be framed, and the pages of
+the emailed links send no Referer."""
 
 from flask import request
 
@@ -17,27 +18,49 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 # The widget and the pages its form leads to, all shown inside another site's <iframe>.
 FRAMEABLE_ENDPOINTS = {"petitions.embed", "petitions.embed_sign", "petitions.embed_thanks"}
+# The pages of the emailed links, whose address holds the signer's token: a link followed from
+# one of them must not send that address on as Referer (to another site, or to an access log).
+EMAILED_LINK_ENDPOINTS = {
+    "signing.confirm",
+    "signing.confirm_post",
+    "signing.withdraw",
+    "signing.withdraw_post",
+    "signing.unsubscribe",
+    "signing.unsubscribe_post",
+}
 
 
 def init_app(app):
     common = {
         "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "strict-origin-when-cross-origin",
         "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
         "Cross-Origin-Opener-Policy": "same-origin",
     }
     if app.config["PETITION_ENV"] == "production":
         common["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-    # Built once: every response gets one of these two sets. No view sets any of them, so they
-    # are appended, not looked for and replaced (a test checks that each comes once).
-    framed = [("Content-Security-Policy", f"{CONTENT_SECURITY_POLICY}; frame-ancestors *"), *common.items()]
-    unframed = [
+    # Built once: every response gets one of these three sets. No view sets any of them, so
+    # they are appended, not looked for and replaced (a test checks that each comes once).
+    referrer = ("Referrer-Policy", "strict-origin-when-cross-origin")
+    framed = [
+        ("Content-Security-Policy", f"{CONTENT_SECURITY_POLICY}; frame-ancestors *"),
+        referrer,
+        *common.items(),
+    ]
+    not_framed = [
         ("Content-Security-Policy", f"{CONTENT_SECURITY_POLICY}; frame-ancestors 'none'"),
         ("X-Frame-Options", "DENY"),
         *common.items(),
     ]
+    unframed = [*not_framed, referrer]
+    emailed_link = [*not_framed, ("Referrer-Policy", "no-referrer")]
 
     @app.after_request
     def set_security_headers(response):
-        response.headers.extend(framed if request.endpoint in FRAMEABLE_ENDPOINTS else unframed)
+        endpoint = request.endpoint
+        if endpoint in FRAMEABLE_ENDPOINTS:
+            response.headers.extend(framed)
+        elif endpoint in EMAILED_LINK_ENDPOINTS:
+            response.headers.extend(emailed_link)
+        else:
+            response.headers.extend(unframed)
         return response
