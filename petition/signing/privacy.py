@@ -1,4 +1,5 @@
-"""Forgetting signers: personal data of long-closed petitions is erased, counts stay."""
+"""Forgetting signers: a withdrawn signature leaves no trace; personal data of long-closed
+petitions is erased, counts stay."""
 
 import datetime as dt
 import logging
@@ -6,9 +7,49 @@ import logging
 from sqlalchemy import String, cast, delete, select, update
 
 from ..extensions import db
-from ..models import OutboxMessage, Petition, Signature, utcnow
+from ..models import ModerationEvent, OutboxMessage, Petition, Signature, utcnow
+from .services import email_key
 
 log = logging.getLogger(__name__)
+ROWS_PER_STATEMENT = 500
+
+
+def erase_signer(signature: Signature) -> None:
+    """Delete ``signature`` and whatever names its signer, in the caller's transaction: every
+    email to or about it, sent or not (organizers' updates included), any email to its address
+    that belongs to no signature, and its id in the moderation log. The address's signatures on
+    other petitions, and their emails, stay."""
+    address = email_key(signature.email)
+    db.session.execute(delete(OutboxMessage).where(OutboxMessage.signature_id == signature.id))
+    # Emails that lost their signature (to an address compared as signing compares them).
+    strays = db.session.execute(
+        select(OutboxMessage.id, OutboxMessage.recipient).where(
+            OutboxMessage.signature_id.is_(None), OutboxMessage.recipient != ""
+        )
+    )
+    stray_ids = [message_id for message_id, recipient in strays if email_key(recipient) == address]
+    for start in range(0, len(stray_ids), ROWS_PER_STATEMENT):
+        chunk = stray_ids[start : start + ROWS_PER_STATEMENT]
+        db.session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(chunk)))
+    forget_in_moderation_log(signature)
+    db.session.delete(signature)
+    db.session.flush()
+
+
+def forget_in_moderation_log(signature: Signature) -> None:
+    """Take ``signature``'s id out of the moderation log of its petition (each event lists the
+    ids it changed); the event and its count stay."""
+    mark = str(signature.id)
+    events = db.session.scalars(
+        select(ModerationEvent).where(
+            ModerationEvent.petition_id == signature.petition_id,
+            ModerationEvent.detail.contains(mark, autoescape=True),
+        )
+    )
+    for event in events:
+        ids = event.detail.split()
+        if mark in ids:
+            event.detail = " ".join(i for i in ids if i != mark)
 
 
 def petitions_to_purge(days: int) -> list[Petition]:
