@@ -18,6 +18,11 @@ if TYPE_CHECKING:
 class Petition(db.Model):
     """A statement that people and organizations are asked to sign."""
 
+    # How long a petition without a closing date keeps each signer's personal data, in days
+    # after they signed (organizers choose within the range).
+    DEFAULT_RETENTION_DAYS = 730
+    MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 30, 3650
+
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     title: Mapped[str] = mapped_column(String(200))
@@ -33,6 +38,9 @@ class Petition(db.Model):
     requires_confirmation: Mapped[bool] = mapped_column(default=False)
     organizations_need_approval: Mapped[bool] = mapped_column(default=False, server_default=false())
     closes_at: Mapped[dt.datetime | None]
+    retention_days: Mapped[int] = mapped_column(
+        default=DEFAULT_RETENTION_DAYS, server_default=str(DEFAULT_RETENTION_DAYS)
+    )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

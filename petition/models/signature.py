@@ -70,6 +70,9 @@ class Signature(db.Model):
         # The latest public signatories, newest first, without sorting the whole petition.
         Index("ix_signature_petition_listed", "petition_id", "status", "public", "id"),
         Index("ix_signature_petition_order", "petition_id", "id"),
+        # SQLite would otherwise give a new row the id of the last one deleted, and an old
+        # confirm or withdraw link could then act on it (PostgreSQL's sequences never go back).
+        {"sqlite_autoincrement": True},
     )
 
     @property
