@@ -1,19 +1,24 @@
-"""Erased means erased: a withdrawal leaves the signer's address and name in no table, and ids
-are never reused."""
+"""Erased means erased: a withdrawal leaves the signer's address and name in no table, ids are
+never reused, and the retention rules run by themselves (or by `signatures purge`), with a dry
+run that changes nothing."""
 
+import datetime as dt
 import json
+import logging
 
 import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import insert, select, text, update
 
 from petition.extensions import db as _db
+from petition.mail.sender import run_worker
 from petition.models import ModerationEvent, Organizer, OutboxMessage, Petition, Signature, utcnow
 from petition.organizers.moderation import HIDE, moderate
 
-from .conftest import csrf_token, load_bundled, login, sign, signatures, valid_fields
-from .support import store_signature
+from .conftest import csrf_token, load_bundled, login, organization_fields, sign, signatures, valid_fields
+from .support import store_signature, texts
 from .test_counts import assert_exact, totals
+from .test_lifecycle import post_editor
 from .test_mail import links_in, path_of, press_button
 from .test_updates import deliver_all, send_new_update
 
@@ -270,3 +275,239 @@ def test_the_migration_deletes_the_emails_that_erasures_left_behind(app, petitio
 
     assert [row.signature_id for row in outbox_rows(app)] == [kept]
     assert stored_anywhere(app, ADDRESS, NAME) == []
+
+
+# The retention rules
+
+
+def everything(app) -> dict:
+    """Every row of every table, to see that nothing changed."""
+    with app.app_context(), _db.engine.connect() as connection:
+        return {
+            table.name: sorted(tuple(map(str, row)) for row in connection.execute(table.select()))
+            for table in _db.metadata.sorted_tables
+        }
+
+
+def make_old(app, signature_id: int, age: dt.timedelta) -> None:
+    execute(app, update(Signature).where(Signature.id == signature_id).values(created_at=utcnow() - age))
+
+
+def close(app, petition_id: int, days_ago: float) -> None:
+    closes_at = utcnow() - dt.timedelta(days=days_ago)
+    execute(app, update(Petition).where(Petition.id == petition_id).values(closes_at=closes_at))
+
+
+def purge(app, *options: str):
+    result = app.test_cli_runner().invoke(args=["signatures", "purge", *options])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_unconfirmed_signatures_go_when_their_link_expires_and_not_before(app, bundled_petition):
+    link_age = dt.timedelta(seconds=app.config["CONFIRM_TOKEN_MAX_AGE"])
+    expired = store_signature(app, bundled_petition.slug, Signature.PENDING)
+    fresh = store_signature(app, bundled_petition.slug, Signature.PENDING)
+    confirmed = store_signature(app, bundled_petition.slug)
+    make_old(app, expired, link_age + dt.timedelta(minutes=1))
+    make_old(app, fresh, link_age - dt.timedelta(minutes=1))
+    make_old(app, confirmed, link_age * 2)
+
+    output = purge(app)
+
+    assert f"{bundled_petition.slug}: 1 unconfirmed signatures deleted, 0 signatures anonymized" in output
+    assert [s.id for s in signatures(app)] == [fresh, confirmed]
+    assert {row.signature_id for row in outbox_rows(app)} == {fresh, confirmed}
+
+
+def test_a_dry_run_prints_the_numbers_and_changes_nothing(app, petition):
+    for status in (Signature.CONFIRMED, Signature.CONFIRMED, Signature.PENDING):
+        store_signature(app, petition.slug, status)
+    close(app, petition.id, days_ago=200)
+    open_one = load_bundled(app, slug="another-statement")
+    waiting = store_signature(app, open_one.slug, Signature.PENDING)
+    make_old(app, waiting, dt.timedelta(days=8))
+    execute(app, update(OutboxMessage).values(sent_at=utcnow() - dt.timedelta(days=40)))
+    before = everything(app)
+
+    dry = purge(app, "--dry-run")
+
+    assert everything(app) == before
+    expected = [
+        f"{petition.slug}: 1 unconfirmed signatures deleted, 2 signatures anonymized",
+        f"{open_one.slug}: 1 unconfirmed signatures deleted, 0 signatures anonymized",
+        "sent emails: 4 copies deleted",
+    ]
+    assert dry.splitlines() == ["dry run: nothing is changed; the purge would do this:", *expected]
+    assert purge(app).splitlines() == expected
+    assert everything(app) != before
+    assert purge(app).splitlines() == ["sent emails: 0 copies deleted"], "nothing left to do"
+
+
+def test_purging_a_closed_petition_leaves_its_people_in_no_table_and_keeps_the_counts(
+    mail_app, smtp, petition
+):
+    sign(mail_app.test_client(), petition.slug, **valid_fields(name=NAME, email=ADDRESS, updates="y"))
+    organization = organization_fields(name="Sindicato Unitario", contact_name="Rosa Mamani")
+    sign(mail_app.test_client(), petition.slug, **organization)
+    deliver_all(mail_app)
+    assert len(smtp.messages) == 2
+    before = assert_exact(mail_app, petition.id)
+    close(mail_app, petition.id, days_ago=181)
+
+    purge(mail_app)
+
+    assert stored_anywhere(mail_app, ADDRESS, NAME, organization["email"], "Rosa Mamani") == []
+    assert stored_anywhere(mail_app, "Sindicato Unitario") == ["signature.name"], "its public name stays"
+    assert outbox_rows(mail_app) == [], "every email of theirs, sent ones too"
+    assert before == totals(2, organizations=1) == assert_exact(mail_app, petition.id)
+
+
+def test_copies_of_sent_emails_are_deleted_after_their_retention(make_app, smtp, petition):
+    app = make_app(SMTP_URL=smtp.url, SENT_MAIL_RETENTION_DAYS=10)
+    sign(app.test_client(), petition.slug, **valid_fields(name=NAME, email=ADDRESS))
+    sign(app.test_client(), petition.slug, **valid_fields(name="Luis Mamani", email="luis@example.org"))
+    deliver_all(app)
+    old, recent = outbox_rows(app)
+    for row, days in ((old, 10.1), (recent, 9.9)):
+        sent_at = utcnow() - dt.timedelta(days=days)
+        execute(app, update(OutboxMessage).where(OutboxMessage.id == row.id).values(sent_at=sent_at))
+
+    assert purge(app).splitlines() == ["sent emails: 1 copies deleted"]
+
+    forgotten, kept = outbox_rows(app)
+    assert (forgotten.recipient, forgotten.subject, forgotten.text_body, forgotten.html_body) == (
+        "",
+        "",
+        "",
+        "",
+    )
+    assert forgotten.headers == {} and forgotten.sent_at is not None
+    assert kept.recipient == "luis@example.org" and "Luis Mamani" in kept.text_body
+    assert len(signatures(app)) == 2, "the signatures stay"
+
+
+def test_a_petition_without_closing_date_forgets_each_signer_its_retention_after_signing(app, petition):
+    execute(app, update(Petition).where(Petition.id == petition.id).values(retention_days=30))
+    dated = load_bundled(app, slug="closes-in-a-year", requires_confirmation=False)
+    close(app, dated.id, days_ago=-365)
+    old = store_signature(app, petition.slug, name=NAME, email=ADDRESS, country="BO")
+    recent = store_signature(app, petition.slug, name="Luis Mamani")
+    kept_by_date = store_signature(app, dated.slug, name="Rosa Mamani")
+    make_old(app, old, dt.timedelta(days=30, minutes=1))
+    make_old(app, recent, dt.timedelta(days=29))
+    make_old(app, kept_by_date, dt.timedelta(days=400))
+    before = assert_exact(app, petition.id)
+
+    assert f"{petition.slug}: 0 unconfirmed signatures deleted, 1 signatures anonymized" in purge(app)
+
+    assert stored_anywhere(app, ADDRESS, NAME) == []
+    anonymized, *others = signatures(app)
+    assert (anonymized.id, anonymized.country, anonymized.status) == (old, "BO", Signature.CONFIRMED)
+    assert [s.name for s in others] == ["Luis Mamani", "Rosa Mamani"]
+    assert assert_exact(app, petition.id) == before == totals(2)
+
+
+# The schedule
+
+
+class FakeTime:
+    """A clock for the sender's loop, and its stop event: each wait moves the clock on by
+    ``step`` seconds instead of sleeping, and the loop stops after ``passes`` passes."""
+
+    def __init__(self, step: float, passes: int):
+        self.now, self.step, self.passes = 1000.0, step, passes
+
+    def clock(self) -> float:
+        return self.now
+
+    def is_set(self) -> bool:
+        return self.passes <= 0
+
+    def wait(self, _seconds) -> bool:
+        self.now += self.step
+        self.passes -= 1
+        return self.is_set()
+
+
+def purge_runs(caplog) -> int:
+    return sum("purge: sent emails:" in record.getMessage() for record in caplog.records)
+
+
+def test_the_mail_sender_purges_at_start_and_then_every_interval(make_app, caplog, bundled_petition):
+    app = make_app(PURGE_INTERVAL_SECONDS=3600)
+    expired = store_signature(app, bundled_petition.slug, Signature.PENDING)
+    make_old(app, expired, dt.timedelta(days=8))
+    time = FakeTime(step=1000, passes=9)  # the clock reads 0 s, 1000 s, … 8000 s after start
+
+    with caplog.at_level(logging.INFO, logger="petition.signing.privacy"), app.app_context():
+        run_worker(interval=1, stop=time, clock=time.clock)
+
+    assert purge_runs(caplog) == 3, "at 0 s, at 4000 s (the first pass after 3600 s), at 8000 s"
+    assert signatures(app) == []
+    assert f"purge: {bundled_petition.slug}: 1 unconfirmed signatures deleted" in caplog.text
+
+
+def test_a_failing_purge_is_logged_and_the_sender_goes_on(make_app, smtp, caplog, petition):
+    app = make_app(SMTP_URL=smtp.url, SENT_MAIL_RETENTION_DAYS="thirty")
+    sign(app.test_client(), petition.slug, **valid_fields())
+    time = FakeTime(step=1, passes=1)
+
+    with caplog.at_level(logging.INFO), app.app_context():
+        run_worker(interval=1, stop=time, clock=time.clock)
+
+    assert "the retention purge failed" in caplog.text
+    assert [message["To"] for message in smtp.messages] == [ADDRESS]
+
+
+def test_a_purge_interval_of_zero_leaves_the_purge_to_the_command(make_app, caplog, bundled_petition):
+    app = make_app(PURGE_INTERVAL_SECONDS=0)
+    expired = store_signature(app, bundled_petition.slug, Signature.PENDING)
+    make_old(app, expired, dt.timedelta(days=8))
+    time = FakeTime(step=10_000, passes=3)
+
+    with caplog.at_level(logging.INFO), app.app_context():
+        run_worker(interval=1, stop=time, clock=time.clock)
+
+    assert purge_runs(caplog) == 0
+    assert [s.id for s in signatures(app)] == [expired]
+
+
+# Setting the retention of a petition
+
+
+def test_organizers_set_the_retention_of_a_petition_without_closing_date(app, organizer, petition):
+    admin = app.test_client()
+    login(admin)
+    edit = f"/admin/p/{petition.slug}/edit"
+    assert 'value="730"' in admin.get(edit).get_data(as_text=True)
+
+    for refused in ("29", "3651", "two years", ""):
+        response = post_editor(admin, edit, slug=petition.slug, retention_days=refused)
+        assert response.status_code == 422, refused
+        assert "from 30 to 3650" in " ".join(texts(response.get_data(as_text=True), "error-message"))
+    assert stored_retention(app, petition.slug) == 730
+
+    assert post_editor(admin, edit, slug=petition.slug, retention_days="365").status_code == 303
+    assert stored_retention(app, petition.slug) == 365
+    assert post_editor(admin, edit, slug=petition.slug, retention_days=None).status_code == 303, (
+        "a form without the field"
+    )
+    assert stored_retention(app, petition.slug) == 365
+
+
+def stored_retention(app, slug) -> int:
+    with app.app_context():
+        return _db.session.scalar(select(Petition.retention_days).where(Petition.slug == slug))
+
+
+def test_a_statement_file_may_set_the_retention(app, runner, tmp_path):
+    statement = tmp_path / "statement.md"
+    statement.write_text("---\ntitle: Kept a year\nretention_days: 365\n---\nText.\n", encoding="utf-8")
+    assert runner.invoke(args=["petition", "load", str(statement)]).exit_code == 0
+    assert stored_retention(app, "kept-a-year") == 365
+
+    statement.write_text("---\ntitle: Kept forever\nretention_days: 99999\n---\nText.\n", encoding="utf-8")
+    refused = runner.invoke(args=["petition", "load", str(statement)])
+    assert refused.exit_code != 0 and "retention_days" in refused.output
+    assert stored_retention(app, "kept-forever") is None

@@ -87,6 +87,11 @@ class PetitionForm(Form):
         format=CLOSES_AT_FORMATS,
         validators=[Optional()],
     )
+    retention_days = WholeNumberField(
+        _l("Without a closing date, keep each signer's details for (days)"),
+        default=Petition.DEFAULT_RETENTION_DAYS,
+        render_kw={"min": Petition.MIN_RETENTION_DAYS, "max": Petition.MAX_RETENTION_DAYS},
+    )
     requires_confirmation = BooleanField(_l("Count a signature only once its email address is confirmed"))
     organizations_need_approval = BooleanField(_l("List organizations only once an organizer approves them"))
     preview = SubmitField(_l("Preview"))
@@ -100,6 +105,20 @@ class PetitionForm(Form):
         if field.data is None or not 1 <= field.data <= MAX_GOAL:
             raise ValidationError(
                 _l("The goal must be a whole number from 1 to %(max)s, e.g. 10000.", max=f"{MAX_GOAL:,}")
+            )
+
+    def validate_retention_days(self, field):
+        if not field.raw_data:  # a form posted without the field keeps what is stored
+            field.data = self.petition.retention_days if self.petition else Petition.DEFAULT_RETENTION_DAYS
+            return
+        low, high = Petition.MIN_RETENTION_DAYS, Petition.MAX_RETENTION_DAYS
+        if field.data is None or not low <= field.data <= high:
+            raise ValidationError(
+                _l(
+                    "Keep the details for a whole number of days from %(low)s to %(high)s, e.g. 730.",
+                    low=low,
+                    high=high,
+                )
             )
 
     def validate_slug(self, field):
@@ -143,6 +162,7 @@ class PetitionForm(Form):
             "demands": lines(self.demands.data),
             "goal": self.goal.data,
             "closes_at": self.closes_at.data,
+            "retention_days": self.retention_days.data,
             "requires_confirmation": self.requires_confirmation.data,
             "organizations_need_approval": self.organizations_need_approval.data,
         }
@@ -161,6 +181,7 @@ def form_data(petition: Petition) -> dict:
         "demands": "\n".join(petition.demands or []),
         "goal": petition.goal,
         "closes_at": petition.closes_at,
+        "retention_days": petition.retention_days,
         "requires_confirmation": petition.requires_confirmation,
         "organizations_need_approval": petition.organizations_need_approval,
     }

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from ..models import Petition
+
 LINK = re.compile(r"\[([^\]]+)\]\((#|[^)\s]*)\)")
 AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
 SENTENCE_END = (".", "!", "?", ":", "”", '"', "’", ")", "]", "»")
@@ -54,6 +56,10 @@ def check_statement(statement: dict) -> dict:
     for key in ("requires_confirmation", "organizations_need_approval"):
         if not isinstance(statement.get(key, False), bool):
             raise StatementError(f"{key} must be true or false")
+    low, high = Petition.MIN_RETENTION_DAYS, Petition.MAX_RETENTION_DAYS
+    days = statement.get("retention_days", low)
+    if isinstance(days, bool) or not isinstance(days, int) or not low <= days <= high:
+        raise StatementError(f"retention_days must be a whole number of days from {low} to {high}")
     return statement
 
 
@@ -99,7 +105,7 @@ def parse_front_matter(text: str) -> dict:
         "demands": [str(demand).strip() for demand in demands],
         "body": body.partition("\n")[2].strip(),
     }
-    for key in ("goal", "requires_confirmation", "organizations_need_approval"):
+    for key in ("goal", "requires_confirmation", "organizations_need_approval", "retention_days"):
         if key in meta:
             statement[key] = meta[key]
     if meta.get("translation_of"):

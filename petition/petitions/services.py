@@ -25,6 +25,7 @@ FIELDS = (
     "requires_confirmation",
     "organizations_need_approval",
     "closes_at",
+    "retention_days",
 )
 markdown = MarkdownIt("commonmark", {"html": False})
 

@@ -1,10 +1,14 @@
-"""Forgetting signers: a withdrawn signature leaves no trace; personal data of long-closed
-petitions is erased, counts stay."""
+"""Forgetting signers. A withdrawn signature leaves no trace; the retention rules erase the rest
+on a schedule (:func:`purge`): unconfirmed signatures once their link has expired, the signers
+of petitions long closed, those of open-ended petitions some time after they signed, and the
+copies of sent emails. Counts by country survive every rule."""
 
 import datetime as dt
 import logging
+from dataclasses import dataclass, field
 
-from sqlalchemy import String, cast, delete, select, update
+from flask import current_app
+from sqlalchemy import String, case, cast, delete, func, literal, select, update
 
 from ..extensions import db
 from ..models import ModerationEvent, OutboxMessage, Petition, Signature, utcnow
@@ -52,30 +56,107 @@ def forget_in_moderation_log(signature: Signature) -> None:
             event.detail = " ".join(i for i in ids if i != mark)
 
 
-def petitions_to_purge(days: int) -> list[Petition]:
-    """Petitions closed more than ``days`` days ago."""
-    cutoff = utcnow() - dt.timedelta(days=days)
-    return list(
-        db.session.scalars(
-            select(Petition).where(Petition.closes_at.is_not(None), Petition.closes_at < cutoff)
+@dataclass
+class PetitionPurge:
+    """What the purge does to one petition's signatures."""
+
+    slug: str
+    unconfirmed: int = 0  # deleted: their confirmation link expired, or the petition is purged
+    anonymized: int = 0
+
+
+@dataclass
+class PurgeReport:
+    """What a run of :func:`purge` did, or would do on a dry run."""
+
+    petitions: list[PetitionPurge] = field(default_factory=list)
+    sent_emails: int = 0  # sent emails whose copy is deleted
+
+    def lines(self) -> list[str]:
+        """One line per petition touched, and one for the sent emails."""
+        lines = [
+            f"{done.slug}: {done.unconfirmed} unconfirmed signatures deleted, "
+            f"{done.anonymized} signatures anonymized"
+            for done in self.petitions
+        ]
+        return [*lines, f"sent emails: {self.sent_emails} copies deleted"]
+
+
+def purge(
+    now: dt.datetime | None = None, closed_days: int | None = None, dry_run: bool = False
+) -> PurgeReport:
+    """Apply the retention rules as of ``now``, in the caller's transaction; with ``dry_run``,
+    only count what they would change. The copy of every email sent ``SENT_MAIL_RETENTION_DAYS``
+    ago is deleted. Then, on every petition, unconfirmed signatures older than their link
+    (``CONFIRM_TOKEN_MAX_AGE``) are deleted with their emails; a petition closed ``closed_days``
+    (default ``PURGE_AFTER_DAYS``) days ago loses every unconfirmed signature and has the others
+    anonymized; on a petition without a closing date, each signature is anonymized
+    ``retention_days`` after it was signed. Anonymized signatures lose their emails, sent ones
+    included. Each rule is one statement per petition, whatever the number of signatures."""
+    now = now or utcnow()
+    config = current_app.config
+    closed_days = config["PURGE_AFTER_DAYS"] if closed_days is None else closed_days
+    link_expiry = now - dt.timedelta(seconds=config["CONFIRM_TOKEN_MAX_AGE"])
+    closed_before = now - dt.timedelta(days=closed_days)
+    mail_expiry = now - dt.timedelta(days=config["SENT_MAIL_RETENTION_DAYS"])
+    # First, so that a dry run counts what a real one does: the copies of sent emails go
+    # whether or not their signatures go too.
+    report = PurgeReport(sent_emails=forget_sent_emails(mail_expiry, dry_run))
+    for petition in db.session.scalars(select(Petition).order_by(Petition.id)).all():
+        of_petition = Signature.petition_id == petition.id
+        closed = petition.closes_at is not None and petition.closes_at < closed_before
+        unconfirmed = [of_petition, Signature.status == Signature.PENDING]
+        if not closed:
+            unconfirmed.append(Signature.created_at < link_expiry)
+        # Already anonymized ones have no address left; unconfirmed ones go instead.
+        identified = [of_petition, Signature.email != "", Signature.status != Signature.PENDING]
+        if not closed and petition.closes_at is None:
+            signed_before = now - dt.timedelta(days=petition.retention_days)
+            identified.append(Signature.created_at < signed_before)
+        elif not closed:
+            identified = None  # closes later: kept until it has been closed long enough
+        done = PetitionPurge(
+            petition.slug,
+            delete_signatures(unconfirmed, dry_run),
+            anonymize_signatures(identified, dry_run) if identified is not None else 0,
         )
-    )
+        if done.unconfirmed or done.anonymized:
+            report.petitions.append(done)
+    if not dry_run:
+        for line in report.lines():
+            log.info("purge: %s", line)
+    return report
 
 
-def purge_petition(petition: Petition) -> int:
-    """Erase what identifies the signers of ``petition``; return how many signatures were touched.
+def count_signatures_where(where: list) -> int:
+    return db.session.scalar(select(func.count()).select_from(Signature).where(*where))
 
-    Unconfirmed signatures go entirely. Counted ones keep kind, country, status and dates, so
-    the final count by country survives; an organization keeps its public name and website.
+
+def emails_of_signatures_where(where: list):
+    """A DELETE of every email of the signatures matching ``where``, sent or not."""
+    return delete(OutboxMessage).where(OutboxMessage.signature_id.in_(select(Signature.id).where(*where)))
+
+
+def delete_signatures(where: list, dry_run: bool) -> int:
+    """Delete the signatures matching ``where`` and their emails; return how many."""
+    found = count_signatures_where(where)
+    if dry_run or not found:
+        return found
+    db.session.execute(emails_of_signatures_where(where), execution_options={"synchronize_session": False})
+    deleted = db.session.execute(delete(Signature).where(*where).execution_options(synchronize_session=False))
+    return deleted.rowcount
+
+
+def anonymize_signatures(where: list, dry_run: bool) -> int:
+    """Erase what identifies the signers matching ``where``, and their emails; return how many.
+
+    Kind, country, status and dates stay, so the counts by country survive; an organization
+    keeps its public name and website.
     """
-    of_petition = Signature.petition_id == petition.id
-    db.session.execute(
-        delete(OutboxMessage).where(
-            OutboxMessage.sent_at.is_(None),
-            OutboxMessage.signature_id.in_(select(Signature.id).where(of_petition)),
-        )
-    )
-    db.session.execute(delete(Signature).where(of_petition, Signature.status == Signature.PENDING))
+    found = count_signatures_where(where)
+    if dry_run or not found:
+        return found
+    db.session.execute(emails_of_signatures_where(where), execution_options={"synchronize_session": False})
     common = {
         "email": "",
         "email_key": "purged-" + cast(Signature.id, String),
@@ -87,16 +168,52 @@ def purge_petition(petition: Petition) -> int:
     }
     people = db.session.execute(
         update(Signature)
-        .where(of_petition, Signature.kind == Signature.INDIVIDUAL, Signature.email != "")
+        .where(*where, Signature.kind == Signature.INDIVIDUAL)
         .values(**common, name="", affiliation="", public=False)
         .execution_options(synchronize_session=False)
     )
     organizations = db.session.execute(
         update(Signature)
-        .where(of_petition, Signature.kind == Signature.ORGANIZATION, Signature.email != "")
+        .where(*where, Signature.kind == Signature.ORGANIZATION)
         .values(**common)
         .execution_options(synchronize_session=False)
     )
-    touched = people.rowcount + organizations.rowcount
-    log.info("purged personal data of %s signatures on %s", touched, petition.slug)
-    return touched
+    return people.rowcount + organizations.rowcount
+
+
+def forget_sent_emails(sent_before: dt.datetime, dry_run: bool) -> int:
+    """Delete the copy (address, subject, bodies, headers) of each email sent before
+    ``sent_before``; return how many. The bare row stays, so an update's delivery counts hold
+    and no update goes twice to one signer."""
+    where = [OutboxMessage.sent_at < sent_before, OutboxMessage.recipient != ""]
+    if dry_run:
+        return db.session.scalar(select(func.count()).select_from(OutboxMessage).where(*where))
+    cancelled = OutboxMessage.last_error.like("cancelled:%")
+    forgotten = db.session.execute(
+        update(OutboxMessage)
+        .where(*where)
+        .values(
+            recipient="",
+            subject="",
+            text_body="",
+            html_body="",
+            headers={},
+            # A mail server's refusal may quote the address; why a message was cancelled never does.
+            last_error=case((cancelled, OutboxMessage.last_error), else_=literal("")),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return forgotten.rowcount
+
+
+def purge_on_schedule(now: dt.datetime | None = None) -> PurgeReport | None:
+    """One run of :func:`purge` in a transaction of its own, for the mail sender's loop: a
+    failure is logged and rolled back, never raised, so sending goes on."""
+    try:
+        report = purge(now)
+        db.session.commit()
+    except Exception:
+        log.exception("the retention purge failed; it runs again at its next time")
+        db.session.rollback()
+        return None
+    return report
