@@ -1,15 +1,18 @@
 """The page and count caches: one render shared by visitors, each with a CSRF token of its own,
 and counts that catch up within the cache's lifetime."""
 
+import csv
+import io
 import time
 
 import pytest
 
+from petition.cache import TTLCache
 from petition.models import _counts_cache
 from petition.petitions.routes import _page_cache
 
-from .conftest import csrf_token, sign, signatures, valid_fields
-from .support import store_signature
+from .conftest import csrf_token, hidden_inputs, login, sign, signatures, valid_fields
+from .support import links, store_signature
 
 
 @pytest.fixture
@@ -108,3 +111,101 @@ def test_reads_say_they_vary_with_the_session_cookie_and_form_answers_do_not(cli
     assert answer.headers["Location"].endswith("/check-email")
     assert "Vary" not in answer.headers
     assert "Set-Cookie" not in answer.headers
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_full_cache_drops_its_oldest_entries_not_everything():
+    cache = TTLCache(maxsize=3, clock=Clock())
+    for key in "abcde":
+        cache.set(key, key.upper(), ttl=60)
+
+    assert len(cache) == 3
+    assert [cache.get(key) for key in "abcde"] == [None, None, "C", "D", "E"]
+
+
+def test_a_full_cache_keeps_the_entry_read_last():
+    cache = TTLCache(maxsize=3, clock=Clock())
+    for key in "abc":
+        cache.set(key, key.upper(), ttl=60)
+    assert cache.get("a") == "A"
+    cache.set("d", "D", ttl=60)
+
+    assert [cache.get(key) for key in "abcd"] == ["A", None, "C", "D"]
+
+
+def test_entries_expire_after_their_time_to_live():
+    clock = Clock()
+    cache = TTLCache(clock=clock)
+    cache.set("short", 1, ttl=5)
+    cache.set("long", 2, ttl=50)
+    cache.set("never kept", 3, ttl=0)
+    clock.now += 5
+    assert (cache.get("short"), cache.get("long"), cache.get("never kept")) == (1, 2, None)
+
+    clock.now += 0.001
+    assert (cache.get("short"), cache.get("long")) == (None, 2)
+    assert len(cache) == 1, "an expired entry that is read is dropped"
+
+
+@pytest.fixture
+def long_cached_app(make_app):
+    _page_cache.clear()
+    yield make_app(PAGE_CACHE_SECONDS=60)
+    _page_cache.clear()
+
+
+def language_links_of(html: str) -> list[str]:
+    return [href for href in links(html) if "lang=" in href]
+
+
+def test_unknown_sources_share_one_cache_entry_and_each_page_keeps_its_source(long_cached_app, petition):
+    client = long_cached_app.test_client()
+    sources = ["newsletter", "partner.org_2"]
+    pages = {source: client.get(f"/p/{petition.slug}?source={source}") for source in sources}
+
+    assert len(_page_cache) == 1, "one render for both"
+    for source, page in pages.items():
+        html = page.get_data(as_text=True)
+        assert hidden_inputs(html)["source"] == source
+        assert language_links_of(html)
+        assert all(f"source={source}&" in href for href in language_links_of(html))
+        other = next(other for other in sources if other != source)
+        assert other not in html
+    first, second = (pages[source].headers["ETag"] for source in sources)
+    assert first != second
+    again = client.get(f"/p/{petition.slug}?source=newsletter", headers={"If-None-Match": first})
+    assert again.status_code == 304
+    assert (
+        client.get(f"/p/{petition.slug}?source=partner.org_2", headers={"If-None-Match": first}).status_code
+        == 200
+    )
+
+    client.get(f"/p/{petition.slug}?source=whatsapp")
+    client.get(f"/p/{petition.slug}")
+    assert len(_page_cache) == 3, "the site's own sources, and none, have a page each"
+
+
+def test_a_signature_records_the_unknown_source_its_signer_came_by(long_cached_app, petition, organizer):
+    client = long_cached_app.test_client()
+    for source in ("newsletter", "partner.org_2"):
+        email = f"{source}@example.org"
+        assert (
+            sign(client, petition.slug, f"?source={source}", **valid_fields(email=email)).status_code == 303
+        )
+
+    login(client)
+    export = client.get(f"/admin/p/{petition.slug}/export.csv").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(export)))
+    assert {row["email"]: row["source"] for row in rows} == {
+        "newsletter@example.org": "newsletter",
+        "partner.org_2@example.org": "partner.org_2",
+    }

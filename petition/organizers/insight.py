@@ -13,14 +13,15 @@ from sqlalchemy import Date, func, select
 from ..countries import country_name
 from ..extensions import db
 from ..models import Signature, count_by_country, utcnow
-from ..sharing import CHANNEL_LABELS, CHANNELS
+from ..petitions.routes import SITE_SOURCES
+from ..sharing import CHANNEL_LABELS
 from . import charts
 
 DAYS_SHOWN = 90
 # Not counted yet, but may be: the email is unconfirmed, or the organization unapproved.
 WAITING = (Signature.PENDING, Signature.AWAITING_APPROVAL)
 # The ``?source=`` values the site's own links set, in the order the dashboard lists them.
-KNOWN_SOURCES = (*CHANNELS, "link", "qr", "embed", "")
+KNOWN_SOURCES = (*SITE_SOURCES, "")
 SOURCE_LABELS = CHANNEL_LABELS | {
     "email": _l("Email"),
     "link": _l("Copied link"),

@@ -5,6 +5,7 @@ import datetime as dt
 import functools
 import hashlib
 import io
+import secrets
 
 import segno
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
@@ -17,9 +18,9 @@ from ..database import database_answers
 from ..extensions import db
 from ..http_cache import COUNTS_MAX_AGE, DOCUMENT_MAX_AGE, public_cacheable
 from ..models import Petition, Signature, count_signatures, utcnow
-from ..sharing import absolute_url, petition_url, share_links, site_origin
+from ..sharing import CHANNELS, absolute_url, petition_url, share_links, site_origin
 from ..signing.form_token import make_form_token
-from ..signing.forms import SignatureForm, clean_source
+from ..signing.forms import SOURCE, SignatureForm, clean_source
 from . import services, translations
 
 bp = Blueprint("petitions", __name__)
@@ -129,26 +130,54 @@ _page_cache = TTLCache(maxsize=256)
 _listed_totals = TTLCache(maxsize=1024)
 
 
+# The sources the site's own links set: the share channels, the copied link, the QR code and the
+# widget. Each has a page of its own in the cache, as has no source at all; every other source
+# shares one (see cacheable_page).
+SITE_SOURCES = (*CHANNELS, "link", "qr", "embed")
+SHARED_SOURCES = frozenset((*SITE_SOURCES, ""))
+# Stands for the source in the page shared by all other sources. Made of characters that
+# clean_source allows, like any source, and unlike anything else on the page.
+SOURCE_MARKER = f"source-{secrets.token_hex(8)}"
+
+
 @dataclasses.dataclass(frozen=True)
 class CachedPage:
-    body: bytes
+    """A rendered petition page, in ``parts`` around each place its source goes."""
+
+    parts: tuple[bytes, ...]
     etag: str
 
 
-def cacheable_page(slug: str, source: str) -> CachedPage:
-    """The petition page, the same bytes for every visitor (its form token is not theirs: see
-    :mod:`petition.signing.form_token`), rendered at most once every ``PAGE_CACHE_SECONDS`` per
-    language, source and origin in each worker process."""
-    key = (slug, str(get_locale()), source, site_origin())
+def cacheable_page(slug: str, source: str) -> tuple[bytes, str]:
+    """The petition page for a visitor who came by ``?source=source`` (a :func:`clean_source`
+    value), and its ETag: the same bytes for every such visitor (its form token is not theirs:
+    see :mod:`petition.signing.form_token`).
+
+    The page is rendered at most once every ``PAGE_CACHE_SECONDS`` per language and origin in
+    each worker process for each of :data:`SHARED_SOURCES`, and once for every other source: with
+    :data:`SOURCE_MARKER` where the source goes (the form's hidden ``source``, the language
+    links), kept split around each marker and joined with the visitor's source on the way out.
+    So a crawler that varies ``?source=`` makes no render and no entry of its own, and a
+    signature still records the source its signer came by. The source goes in as it is: it
+    matches :data:`~petition.signing.forms.SOURCE`, whose characters neither HTML nor a URL
+    escapes; that is checked here, not assumed.
+    """
+    shared = source if source in SHARED_SOURCES else SOURCE_MARKER
+    key = (slug, str(get_locale()), shared, site_origin())
 
     def render():
         petition = get_petition_or_404(slug)
-        form = SignatureForm(formdata=None, source=source)
-        page, _ = render_petition_page(petition, form)
+        page, _ = render_petition_page(petition, SignatureForm(formdata=None, source=shared))
         body = page.encode()
-        return CachedPage(body, hashlib.sha1(body, usedforsecurity=False).hexdigest())
+        etag = hashlib.sha1(body, usedforsecurity=False).hexdigest()
+        return CachedPage(tuple(body.split(SOURCE_MARKER.encode())), etag)
 
-    return cached(_page_cache, key, current_app.config["PAGE_CACHE_SECONDS"], render)
+    page = cached(_page_cache, key, current_app.config["PAGE_CACHE_SECONDS"], render)
+    if shared == source:
+        return page.parts[0], page.etag
+    if not SOURCE.fullmatch(source):
+        raise ValueError(f"{source!r} is not a clean source")
+    return source.encode().join(page.parts), f"{page.etag}-{source}"
 
 
 @bp.get("/")
@@ -171,9 +200,9 @@ def show(slug):
         return response
     # Everyone else gets the shared page, which browsers and shared caches may keep a few
     # seconds (as long as the counts on it may be old): in a spike, a cache in front takes most.
-    page = cacheable_page(slug, source)
-    response = current_app.response_class(page.body, mimetype="text/html")
-    response.set_etag(page.etag)  # computed once with the page
+    body, etag = cacheable_page(slug, source)
+    response = current_app.response_class(body, mimetype="text/html")
+    response.set_etag(etag)  # computed once with the page
     if "lang" in request.args:
         # A choice of language, remembered in this visitor's cookie: not for shared caches.
         response.cache_control.private = True
