@@ -1,10 +1,12 @@
 """Configuration read from the environment, with defaults that are safe to ship."""
 
 import os
+import secrets
+import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-DEV_SECRET_KEY = "dev-only-secret-change-me"  # noqa: S105 - refused in production
 
 
 def default_database_url(instance_path):
@@ -16,10 +18,15 @@ class Config:
     """Defaults; every key may be overridden by an environment variable."""
 
     PETITION_ENV = "development"
-    SECRET_KEY = DEV_SECRET_KEY
+    # Unset: production refuses to start; development makes one (see instance_secret).
+    SECRET_KEY = None
     BASE_URL = None
     SMTP_URL = None
     MAIL_FROM = "petition@localhost"
+    # Who holds the signers' data, named on the privacy page: empty, "the organizers of this
+    # site"; the contact (an email address or a web address) falls back to MAIL_FROM.
+    DATA_CONTROLLER_NAME = ""
+    DATA_CONTROLLER_CONTACT = ""
 
     SQLALCHEMY_ENGINE_OPTIONS = {}
 
@@ -63,8 +70,14 @@ class Config:
     UPDATE_BATCH_SIZE = 200
     MAIL_RATE_PER_MINUTE = 600
 
-    # Personal data of a petition closed this many days ago is anonymized by `signatures purge`.
+    # Personal data of a petition closed this many days ago is anonymized by `signatures purge`
+    # (a petition without a closing date keeps each signer's for its own retention_days).
     PURGE_AFTER_DAYS = 180
+    # The copy of a sent email (address, subject, bodies) is deleted this many days after sending.
+    SENT_MAIL_RETENTION_DAYS = 30
+    # The mail sender applies the retention rules at start and then this often; 0 leaves them to
+    # `signatures purge` (e.g. deploy/petition-purge.timer).
+    PURGE_INTERVAL_SECONDS = 3600
 
     # Counts and the rendered petition page are reused this long (per worker process).
     COUNTS_CACHE_SECONDS = 5
@@ -86,6 +99,8 @@ ENV_KEYS = (
     "BASE_URL",
     "SMTP_URL",
     "MAIL_FROM",
+    "DATA_CONTROLLER_NAME",
+    "DATA_CONTROLLER_CONTACT",
     "RATELIMIT_STORAGE_URI",
 )
 
@@ -142,16 +157,89 @@ def tune_engine(app):
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
-def check_production(app):
-    """Refuse to run in production with a development secret; harden cookies."""
-    if app.config["PETITION_ENV"] != "production":
+ENVIRONMENTS = ("development", "production")
+
+
+def check_environment(app):
+    """Refuse to start on unsafe settings: an unknown ``PETITION_ENV``, production without a real
+    secret or without ``BASE_URL``. In production, harden cookies and answer only ``BASE_URL``'s
+    host; in development without ``SECRET_KEY``, use the installation's own (instance_secret)."""
+    environment = app.config["PETITION_ENV"]
+    if environment not in ENVIRONMENTS:
+        # A typo such as "prod" must not run as development, on settings meant for a laptop.
+        raise RuntimeError(
+            f"PETITION_ENV={environment!r} is unknown: set it to 'development' or 'production'"
+        )
+    if app.config.get("BASE_URL"):
+        app.config["BASE_URL"] = site_origin_from(app.config["BASE_URL"])
+    if environment != "production":
+        if not app.config.get("SECRET_KEY"):
+            app.config["SECRET_KEY"] = instance_secret(app.instance_path)
         return
     secret = app.config.get("SECRET_KEY") or ""
-    if secret == DEV_SECRET_KEY or len(secret) < 32:
+    if len(secret) < 32:
         raise RuntimeError(
             "PETITION_ENV=production needs SECRET_KEY set to a random value of 32 characters "
             'or more, e.g. python -c "import secrets; print(secrets.token_urlsafe(48))"'
         )
+    if not app.config.get("BASE_URL"):
+        # Links in emails, share buttons and QR codes would otherwise follow the Host header,
+        # which anyone can set.
+        raise RuntimeError(
+            "PETITION_ENV=production needs BASE_URL, the site's public origin, e.g. "
+            "BASE_URL=https://sign.example.org: every absolute link is built from it"
+        )
+    if app.config.get("TRUSTED_HOSTS") is None:
+        app.config["TRUSTED_HOSTS"] = [urlsplit(app.config["BASE_URL"]).hostname]
     app.config["SESSION_COOKIE_SECURE"] = True
     app.config["REMEMBER_COOKIE_SECURE"] = True
     app.config["PREFERRED_URL_SCHEME"] = "https"
+
+
+def instance_secret(instance_path: str) -> str:
+    """This installation's development secret, in ``instance/secret_key``: made once, at random,
+    readable by its owner alone, so that no two installations share one."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        os.makedirs(instance_path, exist_ok=True)
+        # Written whole under another name, then linked into place: a second process starting
+        # at the same moment finds either no file or the complete one, never half of it.
+        descriptor, draft = tempfile.mkstemp(dir=instance_path, prefix=".secret_key-")  # mode 0600
+        try:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(48) + "\n")
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # the other process's key is the installation's
+        finally:
+            os.unlink(draft)
+    secret = path.read_text().strip()
+    if not secret:
+        raise RuntimeError(f"{path} is empty: delete it and a new key is made at the next start")
+    return secret
+
+
+def site_origin_from(base_url: str) -> str:
+    """``base_url`` as an origin, ``scheme://host[:port]`` without a trailing slash; a
+    RuntimeError that says why when it is not an absolute http(s) origin."""
+    parts = urlsplit(base_url.strip())
+    if not (
+        parts.scheme in ("http", "https")
+        and parts.hostname
+        and not parts.path.strip("/")
+        and not (parts.query or parts.fragment or "@" in parts.netloc)
+        and valid_port(parts)
+    ):
+        raise RuntimeError(
+            f"BASE_URL={base_url!r} is not an absolute origin: give the scheme and the host "
+            "and nothing after them, e.g. BASE_URL=https://sign.example.org"
+        )
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def valid_port(parts) -> bool:
+    try:
+        parts.port  # noqa: B018 - raises ValueError when the port is not a number in range
+    except ValueError:
+        return False
+    return True
