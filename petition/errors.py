@@ -6,7 +6,7 @@ import time
 
 from flask import render_template, request
 from flask_babel import gettext as _
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from .extensions import db, limiter
 
@@ -17,9 +17,16 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path.endswith((".csv", ".json"))
 
 
+def error_headers(error: HTTPException) -> list[tuple[str, str]]:
+    """The headers ``error`` carries (``Allow`` on a 405, ``WWW-Authenticate`` on a 401), without
+    the content type of werkzeug's own page, which the page rendered here replaces."""
+    return [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
+
+
 def render_error(error: HTTPException):
+    """The error's page (JSON for the API and the downloads), with the error's own headers."""
     if wants_json():
-        return {"error": error.name, "status": error.code}, error.code
+        return {"error": error.name, "status": error.code}, error.code, error_headers(error)
     messages = {
         400: _("The request could not be understood. Please go back and try again."),
         403: _("You are not allowed to do that."),
@@ -40,7 +47,8 @@ def render_error(error: HTTPException):
     }
     message = messages.get(error.code, error.description)
     title = titles.get(error.code, error.name)
-    return render_template("errors/error.html", error=error, title=title, message=message), error.code
+    page = render_template("errors/error.html", error=error, title=title, message=message)
+    return page, error.code, error_headers(error)
 
 
 def retry_after() -> int | None:
@@ -61,11 +69,18 @@ def register(app):
     def handle_http_error(error):
         return render_error(error)
 
+    @app.errorhandler(SecurityError)
+    def handle_untrusted_host(error):
+        # A Host that TRUSTED_HOSTS refuses: no address of the site can be built for it, so no
+        # page of the site either; plain text, which does not repeat the host it was sent.
+        message = _("This site does not answer to that host name.")
+        return message, error.code, {"Content-Type": "text/plain; charset=utf-8"}
+
     @app.errorhandler(429)
     def handle_too_many_requests(error):
-        body, status = render_error(error)
+        body, status, headers = render_error(error)
         seconds = retry_after()
-        return body, status, {"Retry-After": str(seconds)} if seconds else {}
+        return body, status, dict(headers) | ({"Retry-After": str(seconds)} if seconds else {})
 
     @app.errorhandler(InternalServerError)
     def handle_server_error(error):
