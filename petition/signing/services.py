@@ -20,8 +20,11 @@ log = logging.getLogger(__name__)
 
 
 def email_key(email: str) -> str:
-    """The form of an address under which repeats are recognized: Ana@X.org is ana@x.org."""
-    return email.strip().casefold()
+    """The form of an address under which repeats are recognized: Ana@X.org is ana@x.org.
+
+    Lower case, not case folding: folding makes "straße" "strasse", another mailbox.
+    """
+    return email.strip().lower()
 
 
 def hash_ip(ip: str | None) -> str:
@@ -157,6 +160,11 @@ def confirm(signature: Signature) -> bool:
 
 
 def withdraw(signature: Signature) -> None:
-    """Delete a signature at its signer's request."""
+    """Erase a signature and every trace of its signer, at their request, in the caller's
+    transaction. No receipt is emailed: the page confirms it, and a receipt would be one more
+    copy of the address to erase."""
+    # Imported here: privacy reads email_key from this module.
+    from .privacy import erase_signer
+
     log.info("withdrawn signature=%s petition=%s", signature.id, signature.petition_id)
-    db.session.delete(signature)
+    erase_signer(signature)
