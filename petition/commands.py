@@ -13,9 +13,10 @@ from .mail.sender import run_worker, send_due, unsent_count
 from .models import Petition, Signature, count_signatures
 from .organizers.auth import create_organizer
 from .organizers.export import iter_csv
+from .organizers.forms import FIRST_DAY, LAST_DAY
 from .petitions import services
 from .petitions.importer import StatementError, read_statement
-from .signing.privacy import petitions_to_purge, purge_petition
+from .signing.privacy import purge
 
 petition_cli = AppGroup("petition", help="Load and list petitions.")
 organizer_cli = AppGroup("organizer", help="Manage organizer accounts.")
@@ -92,14 +93,35 @@ def country_code(ctx, param, value):
 DAY = click.DateTime(["%Y-%m-%d"])
 
 
+def plausible_day(ctx, param, value):
+    """``--since``/``--until``: a day the download's filters accept too (see FIRST_DAY)."""
+    if value is None:
+        return None
+    if not FIRST_DAY <= value.date() <= LAST_DAY:
+        raise click.BadParameter(f"{value.date()} is not a day between {FIRST_DAY} and {LAST_DAY}")
+    return value.date()
+
+
 @signatures_cli.command("export")
 @click.argument("slug")
 @click.option("-o", "--output", type=click.File("wb", lazy=True), default="-")
 @click.option("--kind", type=click.Choice(Signature.KINDS), help="Only individuals or only organizations.")
 @click.option("--status", type=click.Choice(Signature.STATUSES), help="Only signatures in this state.")
 @click.option("--country", callback=country_code, help="Only this country (ISO code, e.g. PE).")
-@click.option("--since", type=DAY, metavar="YYYY-MM-DD", help="Signed on this UTC day or later.")
-@click.option("--until", type=DAY, metavar="YYYY-MM-DD", help="Signed on this UTC day or earlier.")
+@click.option(
+    "--since",
+    type=DAY,
+    metavar="YYYY-MM-DD",
+    callback=plausible_day,
+    help="Signed on this UTC day or later.",
+)
+@click.option(
+    "--until",
+    type=DAY,
+    metavar="YYYY-MM-DD",
+    callback=plausible_day,
+    help="Signed on this UTC day or earlier.",
+)
 def export_command(slug, output, kind, status, country, since, until):
     """Write the signatory CSV of the petition SLUG (to stdout, or -o FILE); the options keep
     only the signatures that match, as the filters of the download do."""
@@ -108,21 +130,32 @@ def export_command(slug, output, kind, status, country, since, until):
     petition = db.session.scalar(select(Petition).where(Petition.slug == slug))
     if petition is None:
         raise click.ClickException(f"no petition with slug {slug!r}")
-    criteria = {"kind": kind, "status": status, "country": country}
-    criteria |= {"since": since and since.date(), "until": until and until.date()}
+    criteria = {"kind": kind, "status": status, "country": country, "since": since, "until": until}
     for chunk in iter_csv(petition, **{name: value for name, value in criteria.items() if value}):
         output.write(chunk)
 
 
 @signatures_cli.command("purge")
-@click.option("--days", type=int, default=None, help="Days after closing (default: PURGE_AFTER_DAYS).")
-def purge_command(days):
-    """Anonymize the personal data of petitions closed more than DAYS days ago."""
-    days = current_app.config["PURGE_AFTER_DAYS"] if days is None else days
-    for petition in petitions_to_purge(days):
-        touched = purge_petition(petition)
-        click.echo(f"{petition.slug}: {touched} signatures anonymized")
-    db.session.commit()
+@click.option(
+    "--days",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Days after closing before a petition's signers are anonymized (default: PURGE_AFTER_DAYS).",
+)
+@click.option("--dry-run", is_flag=True, help="Print what the purge would do; change nothing.")
+def purge_command(days, dry_run):
+    """Apply the retention rules now: delete unconfirmed signatures whose link has expired,
+    anonymize the signers of petitions closed DAYS days ago and, on petitions without a closing
+    date, those who signed longer ago than the petition's retention, and delete the copies of
+    old sent emails. Prints what it did (or, with --dry-run, would do), petition by petition."""
+    report = purge(closed_days=days, dry_run=dry_run)
+    if dry_run:
+        db.session.rollback()
+        click.echo("dry run: nothing is changed; the purge would do this:")
+    else:
+        db.session.commit()
+    for line in report.lines():
+        click.echo(line)
 
 
 @mail_cli.command("send")

@@ -3,53 +3,24 @@
 import datetime as dt
 import logging
 import smtplib
-import ssl
 import time
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
-from urllib.parse import unquote, urlsplit
 
 from flask import current_app
 from sqlalchemy import func, select, update
 
 from ..extensions import db
 from ..models import OutboxMessage, utcnow
+from ..signing.privacy import purge_on_schedule
 from ..updates.delivery import queue_update_batches, update_allowance
 from .headers import MAIL_POLICY
 from .outbox import Cancelled, render_message
+from .smtp import SMTPSettings
 
 log = logging.getLogger(__name__)
 LOCK_SECONDS = 300
 MAX_BACKOFF_SECONDS = 3600
-
-
-class SMTPSettings:
-    """What ``SMTP_URL`` says: ``smtp://user:pass@host:port`` or ``smtps://`` for TLS."""
-
-    def __init__(self, url: str):
-        parts = urlsplit(url)
-        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise ValueError("SMTP_URL must look like smtp://user:pass@host:port or smtps://…")
-        self.tls = parts.scheme == "smtps"
-        self.host = parts.hostname
-        self.port = parts.port or (465 if self.tls else 25)
-        self.username = unquote(parts.username) if parts.username else None
-        self.password = unquote(parts.password) if parts.password else None
-
-    def connect(self, timeout: float = 15) -> smtplib.SMTP:
-        if self.tls:
-            connection = smtplib.SMTP_SSL(
-                self.host, self.port, timeout=timeout, context=ssl.create_default_context()
-            )
-        else:
-            connection = smtplib.SMTP(self.host, self.port, timeout=timeout)
-            connection.ehlo()
-            if connection.has_extn("starttls"):
-                connection.starttls(context=ssl.create_default_context())
-                connection.ehlo()
-        if self.username:
-            connection.login(self.username, self.password or "")
-        return connection
 
 
 def build_message(message: OutboxMessage) -> EmailMessage:
@@ -185,10 +156,18 @@ def unsent_count() -> int:
     )
 
 
-def run_worker(interval: float = 2.0, stop=None, batch: int = 100) -> None:
-    """Send due messages until ``stop`` (a threading.Event) is set or the process ends."""
+def run_worker(interval: float = 2.0, stop=None, batch: int = 100, clock=time.monotonic) -> None:
+    """Send due messages until ``stop`` (a threading.Event) is set or the process ends; apply
+    the retention rules at start and then every ``PURGE_INTERVAL_SECONDS`` of ``clock``, each
+    run in a transaction of its own whose failure is logged and never stops the sending."""
     log.info("mail sender started, polling every %.1fs", interval)
+    purge_every = current_app.config["PURGE_INTERVAL_SECONDS"]
+    purge_at = clock()
     while stop is None or not stop.is_set():
+        if purge_every > 0 and clock() >= purge_at:
+            purge_at = clock() + purge_every
+            purge_on_schedule()
+            db.session.remove()
         sent = 0
         try:
             sent, _failed = send_due(limit=batch)
