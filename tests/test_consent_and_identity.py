@@ -188,7 +188,6 @@ def test_the_privacy_page_states_each_period_from_the_configuration(make_app):
     app = make_app(
         CONFIRM_TOKEN_MAX_AGE=3 * DAY,
         PURGE_AFTER_DAYS=91,
-        RETENTION_DAYS_WITHOUT_CLOSING=365,
         SENT_MAIL_RETENTION_DAYS=14,
     )
 
@@ -196,7 +195,7 @@ def test_the_privacy_page_states_each_period_from_the_configuration(make_app):
 
     assert "deleted when its confirmation link expires, within 3 days of signing" in page
     assert "91 days after it closes, names, email addresses and everything else" in page
-    assert "erased 365 days after it was signed, unless the petition's organizers set another period" in page
+    assert "erased 730 days after it was signed, unless the petition's organizers set another period" in page
     assert "each email we send is deleted 14 days after it was sent" in page
     assert "deleted at once, everywhere, including the emails we sent you" in page
     assert "access logs record neither your IP address nor the links in the emails" in page

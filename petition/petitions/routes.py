@@ -285,8 +285,8 @@ def privacy():
         # In whole days, rounded up: the page says such a signature goes "within" them.
         unconfirmed_days=-(-config["CONFIRM_TOKEN_MAX_AGE"] // (24 * 3600)),
         purge_days=config["PURGE_AFTER_DAYS"],
-        open_ended_days=config.get("RETENTION_DAYS_WITHOUT_CLOSING", 730),
-        sent_mail_days=config.get("SENT_MAIL_RETENTION_DAYS", 30),
+        open_ended_days=Petition.DEFAULT_RETENTION_DAYS,
+        sent_mail_days=config["SENT_MAIL_RETENTION_DAYS"],
     )
 
 
