@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 EMBED_SOURCE = "embed"
 RESULTS = ("signed", "already", "check-email")
 SNIPPET = (
-    '<iframe src="{src}" title="{title}" width="100%" height="760" loading="lazy" '
+    '<iframe src="{src}" title="{title}" width="100%" height="860" loading="lazy" '
     'style="max-width: 30rem; border: 0;"></iframe>'
 )
 
