@@ -21,6 +21,7 @@ Create Date: 2026-12-01 10:00:00
 - Emails that no signature holds any more (every email is queued for a signature: these are
   what withdrawals and the old purge left behind, with their addresses and text) are deleted, and
   so are the emails of signatures the old purge anonymized. Downgrading does not bring them back.
+- ``outbox.signature_id`` is indexed: erasing a signer and the purge find its emails by it.
 """
 
 import logging
@@ -125,9 +126,12 @@ def upgrade():
     if sqlite:
         recreate_signature_table(autoincrement=True)
     refold_email_keys(str.lower)
+    # Erasing a signer and the purge find its emails by signature.
+    op.create_index("ix_outbox_signature_id", "outbox", ["signature_id"])
 
 
 def downgrade():
+    op.drop_index("ix_outbox_signature_id", table_name="outbox")
     refold_email_keys(str.casefold)
     if op.get_bind().dialect.name == "sqlite":
         recreate_signature_table(autoincrement=False)

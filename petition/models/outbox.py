@@ -47,6 +47,7 @@ class OutboxMessage(db.Model):
 
     __table_args__ = (
         Index("ix_outbox_unsent", "sent_at", "next_attempt_at"),
+        Index("ix_outbox_signature_id", "signature_id"),
         UniqueConstraint("update_id", "signature_id"),
     )
 
