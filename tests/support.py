@@ -57,17 +57,36 @@ def close_connections(app) -> None:
             engine.dispose()
 
 
-def at_the_same_moment(work, arguments, timeout: float, ready_timeout: float | None = None) -> None:
-    """Run ``work(ready, *args)`` in a thread of its own for each ``args`` of ``arguments``, and
-    wait up to ``timeout`` seconds for each thread to end. ``ready()`` returns once every thread
+def at_the_same_moment(work, arguments, timeout: float, ready_timeout: float | None = None) -> list:
+    """Run ``work(ready, *args)`` in a thread of its own for each ``args`` of ``arguments``; return
+    what each call returned, in the order of ``arguments``. ``ready()`` returns once every thread
     has called it (or raises after ``ready_timeout`` seconds): each calls it just before the step
-    that should race."""
+    that should race.
+
+    Every thread must end within ``timeout`` seconds in all and answer: a thread still running
+    fails the test, and the first exception a thread raised is raised here, so a hung or crashed
+    thread cannot pass unseen.
+    """
     barrier = threading.Barrier(len(arguments), timeout=ready_timeout)
-    threads = [threading.Thread(target=work, args=(barrier.wait, *args)) for args in arguments]
+    answers: dict[int, object] = {}
+    errors: list[BaseException] = []
+
+    def run(number, args):
+        try:
+            answers[number] = work(barrier.wait, *args)
+        except BaseException as error:  # noqa: BLE001 - handed to the test's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(n, args)) for n, args in enumerate(arguments)]
     for thread in threads:
         thread.start()
+    deadline = time.monotonic() + timeout
     for thread in threads:
-        thread.join(timeout=timeout)
+        thread.join(max(deadline - time.monotonic(), 0))
+    assert not any(thread.is_alive() for thread in threads), f"threads still running after {timeout} s"
+    if errors:
+        raise errors[0]
+    return [answers[n] for n in range(len(arguments))]
 
 
 def token_from(app, payload, secret=None, salt=TOKEN_SALT, age=TOKEN_WINDOW) -> str:

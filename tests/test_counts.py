@@ -305,15 +305,14 @@ def test_people_signing_at_the_same_moment_are_all_counted(app, petition):
     signers = 12  # within the PostgreSQL pool (15 connections), even at two a request
     clients = [app.test_client() for _ in range(signers)]
     tokens_ = [csrf_token(c.get(f"/p/{petition.slug}").get_data(as_text=True)) for c in clients]
-    statuses = []
 
     def post(ready, number, client, token):
         fields = valid_fields(email=f"signer{number}@example.org", country=("PE", "AR")[number % 2])
         ready()
         response = client.post(f"/p/{petition.slug}/sign", data={"csrf_token": token, **fields})
-        statuses.append(response.status_code)
+        return response.status_code
 
-    at_the_same_moment(
+    statuses = at_the_same_moment(
         post, [(n, c, t) for n, (c, t) in enumerate(zip(clients, tokens_, strict=True))], timeout=60
     )
 
@@ -324,8 +323,7 @@ def test_people_signing_at_the_same_moment_are_all_counted(app, petition):
 
 def moderate_at_once(app, petition_id, groups, action) -> list:
     """Moderate each group of signatures in a session of its own, all of them writing at the
-    same moment; return what each returned, or the error it raised."""
-    outcomes = []
+    same moment; return what each returned, or the error it raised, in the order of ``groups``."""
 
     def act(ready, chosen):
         with app.app_context():
@@ -333,13 +331,13 @@ def moderate_at_once(app, petition_id, groups, action) -> list:
             on = _db.session.get(Petition, petition_id)
             ready()  # as close to the writes as it gets
             try:
-                outcomes.append(moderation.moderate(on, chosen, action, who))
+                changed = moderation.moderate(on, chosen, action, who)
                 _db.session.commit()
             except Exception as error:  # noqa: BLE001 - the test reports what went wrong
-                outcomes.append(error)
+                return error
+            return changed
 
-    at_the_same_moment(act, [(group,) for group in groups], timeout=60)
-    return outcomes
+    return at_the_same_moment(act, [(group,) for group in groups], timeout=60)
 
 
 def test_organizers_acting_on_many_signatures_at_the_same_moment_both_succeed(app, organizer, petition):

@@ -12,6 +12,7 @@ from petition.mail.sender import send_due, unsent_count
 from petition.models import OutboxMessage, Signature, utcnow
 
 from .conftest import csrf_token, organization_fields, sign, signatures, valid_fields
+from .support import at_the_same_moment
 
 LINK = re.compile(r"https?://[^\s\"<>]+/(confirm|withdraw)/[A-Za-z0-9_.\-]+")
 
@@ -262,18 +263,14 @@ def test_without_smtp_url_email_is_logged_not_lost(app, bundled_petition, client
 def test_concurrent_senders_deliver_each_message_once(mail_app, smtp, bundled_petition):
     for number in range(30):
         sign(mail_app.test_client(), bundled_petition.slug, **valid_fields(email=f"s{number}@example.org"))
-    results = []
 
-    def run_sender():
-        results.append(deliver(mail_app, limit=30))
+    def run_sender(ready):
+        ready()
+        return deliver(mail_app, limit=30)
 
-    threads = [threading.Thread(target=run_sender) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results = at_the_same_moment(run_sender, [()] * 4, timeout=60)
 
-    assert sum(sent for sent, _ in results) == 30
+    assert len(results) == 4 and sum(sent for sent, _ in results) == 30, results
     assert sorted(m["To"] for m in smtp.messages) == sorted(f"s{n}@example.org" for n in range(30))
 
 

@@ -21,10 +21,12 @@ def test_kill_9_under_load_loses_no_accepted_signature_and_no_email(database, se
     stop = threading.Event()
     accepted: list[str] = []
     server_errors: list[tuple[str, int]] = []
+    stopped: list[int] = []  # each signer that saw the stop and ended as it should
 
     def signer(n):
         for i in range(10_000):
             if stop.is_set():
+                stopped.append(n)
                 return
             email = f"load-{n}-{i}@example.org"
             try:
@@ -53,7 +55,8 @@ def test_kill_9_under_load_loses_no_accepted_signature_and_no_email(database, se
         stop.set()
         for thread in threads:
             thread.join(timeout=90)
-    assert not any(thread.is_alive() for thread in threads)
+    assert not any(thread.is_alive() for thread in threads), "a signer still running after the stop"
+    assert sorted(stopped) == list(range(SIGNERS)), "a signer ended early (an error in its thread?)"
     assert server.process.returncode == -9
     assert server.live_processes() == [], "a worker survived the kill"
     assert len(accepted) >= MIN_ACCEPTED, server.log()[-3000:]
