@@ -71,8 +71,8 @@ def register_extensions(app):
 def register_blueprints(app):
     from .api.routes import bp as api_bp
     from .organizers.routes import bp as organizers_bp
-    from .petitions.routes import bp as petitions_bp
-    from .signing.routes import bp as signing_bp
+    from .petitions import bp as petitions_bp
+    from .signing import bp as signing_bp
 
     app.register_blueprint(petitions_bp)
     app.register_blueprint(signing_bp)

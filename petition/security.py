@@ -17,7 +17,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
     )
 )
 # The widget and the pages its form leads to, all shown inside another site's <iframe>.
-FRAMEABLE_ENDPOINTS = {"petitions.embed", "petitions.embed_sign", "petitions.embed_thanks"}
+FRAMEABLE_ENDPOINTS = {"petitions.embed", "signing.embed_sign", "petitions.embed_thanks"}
 # The pages of the emailed links, whose address holds the signer's token: a link followed from
 # one of them must not send that address on as Referer (to another site, or to an access log).
 EMAILED_LINK_ENDPOINTS = {

@@ -5,8 +5,6 @@ from urllib.parse import quote, urlencode
 from flask import current_app, has_request_context, request, url_for
 from flask_babel import gettext as _
 
-from .petitions.translations import localized
-
 DEV_ORIGIN = "http://127.0.0.1:5000"
 CHANNELS = ("whatsapp", "telegram", "x", "facebook", "bluesky", "email")
 
@@ -42,6 +40,9 @@ def petition_url(petition, source: str | None = None, origin: str | None = None)
 def share_links(petition) -> list[dict]:
     """One link per channel, each opening that channel's own share screen, with the title in
     the reader's language."""
+    # Imported here: the petitions package loads its views, and they import this module.
+    from .petitions.translations import localized
+
     title = localized(petition).title
     text = _("Sign and share: %(title)s", title=title)
     links = []

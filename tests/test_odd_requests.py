@@ -250,7 +250,7 @@ def form_posts(site, who: str):
         path = path_of(rule, site)
         fields = forms.get(path) or dict.fromkeys(SCRIPT_FIELDS.get(rule.endpoint, []), "")
         fields = {"csrf_token": any_token} | fields
-        if rule.endpoint in ("signing.sign", "petitions.embed_sign"):
+        if rule.endpoint in ("signing.sign", "signing.embed_sign"):
             fields |= valid_fields(email=f"file.{who}@example.org")
         for name in [*fields, "attachment"]:
             data = fields | {name: (io.BytesIO(b"x"), "x.txt")}

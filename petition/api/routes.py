@@ -15,7 +15,7 @@ from .. import config as settings
 from ..extensions import db
 from ..http_cache import COUNTS_MAX_AGE, DOCUMENT_MAX_AGE, public_cacheable
 from ..models import Petition, count_by_country, count_signatures
-from ..petitions.routes import get_petition_or_404
+from ..petitions.pages import get_petition_or_404
 from ..sharing import petition_url
 
 bp = Blueprint("api", __name__)

@@ -8,7 +8,6 @@ from flask_babel import force_locale
 from ..extensions import db
 from ..models import OutboxMessage, Signature
 from ..sharing import absolute_url, petition_url
-from ..signing import tokens
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +60,9 @@ class Cancelled(Exception):
 
 def signer_context(message: OutboxMessage) -> dict:
     """What a signer's email needs: the signature, its petition, and the links to act on it."""
+    # Imported here: the signing package loads its views, which queue email through this module.
+    from ..signing import tokens
+
     signature = db.session.get(Signature, message.signature_id) if message.signature_id else None
     if signature is None:
         raise Cancelled("the signature no longer exists")

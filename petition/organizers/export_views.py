@@ -8,7 +8,7 @@ from flask import current_app, request, stream_with_context
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..petitions.routes import get_petition_or_404
+from ..petitions.pages import get_petition_or_404
 from .export import iter_csv
 from .export_forms import ExportFilterForm
 from .routes import bp

@@ -8,7 +8,7 @@ from sqlalchemy import false, func, select
 from ..countries import country_name
 from ..extensions import db
 from ..models import Signature, count_signatures
-from ..petitions.routes import get_petition_or_404
+from ..petitions.pages import get_petition_or_404
 from . import moderation
 from .forms import ModerationForm, SignatureFilterForm
 from .routes import bp

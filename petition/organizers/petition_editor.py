@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..petitions import services
-from ..petitions.routes import _page_cache, get_petition_or_404
+from ..petitions.pages import _page_cache, get_petition_or_404
 from ..sharing import petition_url
 from .editor_forms import PetitionForm, form_data
 from .routes import bp

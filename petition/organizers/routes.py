@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from ..extensions import db, limiter
 from ..models import Petition, Signature, count_signatures
-from ..petitions.routes import get_petition_or_404
+from ..petitions.pages import get_petition_or_404
 from . import auth, insight, moderation
 from .export_forms import ExportFilterForm
 from .forms import LoginForm

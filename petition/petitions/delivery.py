@@ -12,8 +12,8 @@ from ..countries import country_name
 from ..extensions import db
 from ..models import Signature, count_signatures, utcnow
 from ..sharing import petition_url, site_origin
-from . import services
-from .routes import _page_cache, bp, get_petition_or_404
+from . import bp, services
+from .pages import _page_cache, get_petition_or_404
 from .translations import localized
 
 log = logging.getLogger(__name__)

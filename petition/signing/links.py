@@ -5,8 +5,7 @@ from flask import current_app, render_template
 
 from ..extensions import db, limiter
 from ..models import Signature
-from . import services, tokens
-from .routes import bp
+from . import bp, services, tokens
 
 # Expired and withdrawn links are gone for good (410); a forged or mangled one was never here.
 PROBLEM_STATUS = {"expired": 410, "gone": 410, "invalid": 404}

@@ -1,20 +1,73 @@
-"""Signing a petition: the form posts here; Post/Redirect/Get to the thank-you page."""
+"""The two sign forms, the petition page's and the widget's, and the thank-you pages.
 
+Both forms are taken by :func:`take_signature`, the same steps in the same order; they differ in
+the name of their token field, the page they show again with errors, and where they go after.
+
+``pages`` is imported as a module, not its names: the petition's pages show signing's form, so
+each of the two packages loads the other, and a name may not be there yet when this one loads.
+"""
+
+import dataclasses
 import logging
 
-from flask import Blueprint, current_app, flash, render_template, request
+from flask import current_app, flash, render_template, request
 from flask_babel import gettext as _
 
 from ..extensions import csrf, limiter
 from ..models import count_signatures
-from ..petitions.routes import get_petition_or_404, render_petition_page, see_other, signing_terms
+from ..petitions import pages
 from ..sharing import petition_url, share_links
-from . import services
+from . import bp, services
 from .form_token import FIELD, form_is_genuine
 from .forms import SignatureForm
 
-bp = Blueprint("signing", __name__)
 log = logging.getLogger(__name__)
+
+# What became of a signature that passed the checks (the widget's thanks page takes the last three).
+CLOSED, SIGNED, ALREADY, CHECK_EMAIL = "closed", "signed", "already", "check-email"
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What :func:`take_signature` did: either ``page``, the form shown again (refused or with
+    errors), or ``result``, one of the names above, with the signer's ``name`` when a new
+    signature was counted."""
+
+    page: tuple | None = None
+    result: str = ""
+    name: str = ""
+
+
+def take_signature(slug, token_field: str, show_form, default_source: str = "") -> Outcome:
+    """The steps both sign forms take: the petition must be open, the form token genuine and
+    the fields valid; a filled honeypot is answered like a signature but stores nothing.
+    ``show_form(petition, form, status=, refused=)`` renders the form again."""
+    # The hot path of a viral petition: a few cached columns of the petition, the form, two
+    # INSERTs. The whole petition is loaded only to show the form again with its errors.
+    terms = pages.signing_terms(slug)
+    if not terms.is_open:
+        # First, whatever the token: a form left open past the closing time learns why at once.
+        return Outcome(result=CLOSED)
+    form = SignatureForm()
+    if not form_is_genuine(request.form.get(token_field), slug):
+        log.warning("%s refused on %s: bad or old token, or foreign origin", token_field, slug)
+        # What was typed comes back with a fresh token: a visitor whose form grew old signs again.
+        return Outcome(page=show_form(pages.get_petition_or_404(slug), form, status=400, refused=True))
+    if not form.validate():
+        return Outcome(page=show_form(pages.get_petition_or_404(slug), form, status=422))
+    if form.caught_in_honeypot:
+        # Answer as for a real signature, so the bot learns nothing; store nothing.
+        log.info("honeypot filled on %s; signature dropped", slug)
+        return Outcome(result=CHECK_EMAIL if terms.requires_confirmation else SIGNED)
+    fields = form.signature_fields()
+    fields["source"] = fields["source"] or default_source
+    signed = services.sign(terms, fields, locale=form.ui_language, ip=request.remote_addr)
+    if terms.requires_confirmation:
+        # New or repeat, the answer is the same: what differs goes to the address by email.
+        return Outcome(result=CHECK_EMAIL)
+    if signed.created:
+        return Outcome(result=SIGNED, name=signed.name)
+    return Outcome(result=ALREADY)
 
 
 def sign_limit():
@@ -25,31 +78,17 @@ def sign_limit():
 @csrf.exempt  # the form's own token instead of the session's: see form_token.py
 @limiter.limit(sign_limit)
 def sign(slug):
-    # The hot path of a viral petition: a few cached columns of the petition, the form, two
-    # INSERTs. The whole petition is loaded only to show the page again with its errors.
-    terms = signing_terms(slug)
-    if not terms.is_open:
+    outcome = take_signature(slug, FIELD, pages.render_petition_page)
+    if outcome.page is not None:
+        return outcome.page
+    if outcome.result == CLOSED:
         flash(_("This petition is closed and no longer takes signatures."), "info")
-        return see_other("petitions.show", slug=slug)
-    form = SignatureForm()
-    if not form_is_genuine(request.form.get(FIELD), slug):
-        log.warning("sign form refused on %s: bad or old token, or foreign origin", slug)
-        # What was typed comes back with a fresh token: a visitor whose form grew old signs again.
-        return render_petition_page(get_petition_or_404(slug), form, status=400, refused=True)
-    if not form.validate():
-        return render_petition_page(get_petition_or_404(slug), form, status=422)
-    if form.caught_in_honeypot:
-        # Answer as for a real signature, so the bot learns nothing; store nothing.
-        log.info("honeypot filled on %s; signature dropped", slug)
-        target = "signing.check_email" if terms.requires_confirmation else "signing.thanks"
-        return see_other(target, slug=slug)
-    signed = services.sign(terms, form.signature_fields(), locale=form.ui_language, ip=request.remote_addr)
-    if terms.requires_confirmation:
-        # New or repeat, the answer is the same: what differs goes to the address by email.
-        return see_other("signing.check_email", slug=slug)
-    if signed.created:
-        flash(_("Thank you, %(name)s: your signature is counted.", name=signed.name), "success")
-    else:
+        return pages.see_other("petitions.show", slug=slug)
+    if outcome.result == CHECK_EMAIL:
+        return pages.see_other("signing.check_email", slug=slug)
+    if outcome.name:  # not after the honeypot, which has counted no one
+        flash(_("Thank you, %(name)s: your signature is counted.", name=outcome.name), "success")
+    elif outcome.result == ALREADY:
         flash(
             _(
                 "This email address has already signed this petition, so nothing was added: "
@@ -57,7 +96,19 @@ def sign(slug):
             ),
             "info",
         )
-    return see_other("signing.thanks", slug=slug)
+    return pages.see_other("signing.thanks", slug=slug)
+
+
+@bp.post("/p/<slug>/embed/sign")
+@csrf.exempt  # as the page's form: inside another site's frame there is no session at all
+@limiter.limit(sign_limit)
+def embed_sign(slug):
+    outcome = take_signature(slug, "embed_token", pages.render_widget, default_source=pages.EMBED_SOURCE)
+    if outcome.page is not None:
+        return outcome.page
+    if outcome.result == CLOSED:
+        return pages.see_other("petitions.embed", slug=slug)  # the widget says it is closed
+    return pages.see_other("petitions.embed_thanks", slug=slug, result=outcome.result)
 
 
 @bp.get("/p/<slug>/thanks")
@@ -72,7 +123,7 @@ def check_email(slug):
 
 def thanks_page(slug, check_email: bool):
     """Thanks, and sharing; after a signature that waits for confirmation, where to look."""
-    petition = get_petition_or_404(slug)
+    petition = pages.get_petition_or_404(slug)
     return render_template(
         "signing/thanks.html",
         check_email=check_email,
@@ -81,6 +132,3 @@ def thanks_page(slug, check_email: bool):
         share_links=share_links(petition),
         share_url=petition_url(petition, source="link"),
     )
-
-
-from . import links  # noqa: E402,F401 - registers the emailed-link routes on bp

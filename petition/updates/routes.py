@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from ..extensions import db
 from ..models import Update
 from ..organizers.routes import bp
-from ..petitions.routes import get_petition_or_404
+from ..petitions.pages import get_petition_or_404
 from . import delivery, services
 from . import unsubscribe as _unsubscribe  # noqa: F401 - registers /unsubscribe/<token>
 from .forms import BODY_MAX, UpdateForm

@@ -9,9 +9,8 @@ It has no rate limit either: mail providers post from a few addresses for all th
 from flask import render_template
 
 from ..extensions import csrf, db
-from ..signing import tokens
+from ..signing import bp, tokens
 from ..signing.links import problem_page, signature_from
-from ..signing.routes import bp
 from . import services
 
 EXPIRED_STATUS = 410
