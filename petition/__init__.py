@@ -69,14 +69,16 @@ def register_extensions(app):
 
 
 def register_blueprints(app):
-    from .api.routes import bp as api_bp
-    from .organizers.routes import bp as organizers_bp
+    from .api import bp as api_bp
+    from .organizers import bp as organizers_bp
     from .petitions import bp as petitions_bp
     from .signing import bp as signing_bp
+    from .updates import bp as updates_bp
 
     app.register_blueprint(petitions_bp)
     app.register_blueprint(signing_bp)
     app.register_blueprint(organizers_bp, url_prefix="/admin")
+    app.register_blueprint(updates_bp)  # its organizers' pages say /admin themselves
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)
 

@@ -25,8 +25,8 @@ EMAILED_LINK_ENDPOINTS = {
     "signing.confirm_post",
     "signing.withdraw",
     "signing.withdraw_post",
-    "signing.unsubscribe",
-    "signing.unsubscribe_post",
+    "updates.unsubscribe",
+    "updates.unsubscribe_post",
 }
 
 

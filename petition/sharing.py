@@ -7,6 +7,9 @@ from flask_babel import gettext as _
 
 DEV_ORIGIN = "http://127.0.0.1:5000"
 CHANNELS = ("whatsapp", "telegram", "x", "facebook", "bluesky", "email")
+# The sources the site's own links set: the share channels, the copied link, the QR code and the
+# widget.
+SITE_SOURCES = (*CHANNELS, "link", "qr", "embed")
 
 
 def site_origin() -> str:

@@ -28,7 +28,7 @@ UNKNOWN_PARAMETERS = "foo=bar&page=1&evil=<script>"
 URL_FOR_NAMES = "slug=other&_scheme=javascript&_external=1&_anchor=x&_method=DELETE"
 DOWNLOADS = ("organizers.export_csv", "organizers.export_xlsx")
 # Forms that only the site's JavaScript posts: the fields it sends.
-SCRIPT_FIELDS = {"organizers.preview_body": ["body"], "organizers.preview_update": ["body"]}
+SCRIPT_FIELDS = {"organizers.preview_body": ["body"], "updates.preview_update": ["body"]}
 MESSAGE_PAGE = re.compile(r"<h1[^>]*>[^<]+</h1>\s*<p>\s*[^<\s]")
 
 

@@ -8,7 +8,7 @@ matching ``If-None-Match``), and may be read by scripts on any site (CORS): the 
 
 import functools
 
-from flask import Blueprint, current_app, request
+from flask import current_app, request
 from sqlalchemy import select
 
 from .. import config as settings
@@ -17,8 +17,7 @@ from ..http_cache import COUNTS_MAX_AGE, DOCUMENT_MAX_AGE, public_cacheable
 from ..models import Petition, count_by_country, count_signatures
 from ..petitions.pages import get_petition_or_404
 from ..sharing import petition_url
-
-bp = Blueprint("api", __name__)
+from . import bp
 
 ORIGIN_SYSTEM = "solidarity-petition"
 OPENAPI_FILE = settings.ROOT / "openapi.yaml"

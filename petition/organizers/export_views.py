@@ -9,9 +9,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..petitions.pages import get_petition_or_404
+from . import bp
 from .export import iter_csv
 from .export_forms import ExportFilterForm
-from .routes import bp
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -13,8 +13,7 @@ from sqlalchemy import Date, func, select
 from ..countries import country_name
 from ..extensions import db
 from ..models import Signature, count_by_country, utcnow
-from ..petitions.routes import SITE_SOURCES
-from ..sharing import CHANNEL_LABELS
+from ..sharing import CHANNEL_LABELS, SITE_SOURCES
 from . import charts
 
 DAYS_SHOWN = 90

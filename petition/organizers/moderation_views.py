@@ -9,9 +9,8 @@ from ..countries import country_name
 from ..extensions import db
 from ..models import Signature, count_signatures
 from ..petitions.pages import get_petition_or_404
-from . import moderation
+from . import bp, moderation
 from .forms import ModerationForm, SignatureFilterForm
-from .routes import bp
 
 
 def list_arguments(args) -> dict:

@@ -13,8 +13,8 @@ from ..extensions import db
 from ..petitions import services
 from ..petitions.pages import _page_cache, get_petition_or_404
 from ..sharing import petition_url
+from . import bp
 from .editor_forms import PetitionForm, form_data
-from .routes import bp
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,6 @@ import logging
 from urllib.parse import urlsplit
 
 from flask import (
-    Blueprint,
     current_app,
     flash,
     redirect,
@@ -19,11 +18,10 @@ from sqlalchemy import select
 from ..extensions import db, limiter
 from ..models import Petition, Signature, count_signatures
 from ..petitions.pages import get_petition_or_404
-from . import auth, insight, moderation
+from . import auth, bp, insight, moderation
 from .export_forms import ExportFilterForm
 from .forms import LoginForm
 
-bp = Blueprint("organizers", __name__)
 log = logging.getLogger(__name__)
 
 
@@ -93,11 +91,3 @@ def petition_dashboard(slug):
         insight=insight.petition_insight(petition),
         export_filters=ExportFilterForm(formdata=None),
     )
-
-
-from ..updates import routes as _update_routes  # noqa: E402,F401 - registers the updates pages on bp
-from . import (  # noqa: E402 - each module registers its routes on bp
-    export_views,  # noqa: E402,F401 - registers the downloads on bp
-    moderation_views,  # noqa: E402,F401 - registers the moderation routes on bp
-    petition_editor,  # noqa: E402,F401 - registers the petition editor's routes on bp
-)

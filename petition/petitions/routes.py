@@ -16,7 +16,7 @@ from ..database import database_answers
 from ..extensions import db
 from ..http_cache import COUNTS_MAX_AGE, DOCUMENT_MAX_AGE, public_cacheable
 from ..models import Petition, Signature, count_signatures
-from ..sharing import CHANNELS, petition_url, site_origin
+from ..sharing import SITE_SOURCES, petition_url, site_origin
 from ..signing.forms import SOURCE, SignatureForm, clean_source
 from . import bp, services
 from .pages import _page_cache, get_petition_or_404, render_petition_page
@@ -24,10 +24,8 @@ from .pages import _page_cache, get_petition_or_404, render_petition_page
 _listed_totals = TTLCache(maxsize=1024)
 
 
-# The sources the site's own links set: the share channels, the copied link, the QR code and the
-# widget. Each has a page of its own in the cache, as has no source at all; every other source
-# shares one (see cacheable_page).
-SITE_SOURCES = (*CHANNELS, "link", "qr", "embed")
+# The sources the site's own links set each have a page of their own in the cache, as has no
+# source at all; every other source shares one (see cacheable_page).
 SHARED_SOURCES = frozenset((*SITE_SOURCES, ""))
 # Stands for the source in the page shared by all other sources. Made of characters that
 # clean_source allows, like any source, and unlike anything else on the page.

@@ -1,7 +1,4 @@
-"""The organizers' pages for updates: the list, a draft with its preview, and the send button.
-
-Registered on the organizers blueprint (imported at the bottom of ``organizers/routes.py``).
-"""
+"""The organizers' pages for updates: the list, a draft with its preview, and the send button."""
 
 import logging
 
@@ -12,10 +9,8 @@ from flask_login import current_user, login_required
 
 from ..extensions import db
 from ..models import Update
-from ..organizers.routes import bp
 from ..petitions.pages import get_petition_or_404
-from . import delivery, services
-from . import unsubscribe as _unsubscribe  # noqa: F401 - registers /unsubscribe/<token>
+from . import bp, delivery, services
 from .forms import BODY_MAX, UpdateForm
 
 log = logging.getLogger(__name__)
@@ -29,7 +24,7 @@ def get_update_or_404(petition, update_id: int) -> Update:
     return update
 
 
-@bp.get("/p/<slug>/updates")
+@bp.get("/admin/p/<slug>/updates")
 @login_required
 def updates(slug):
     """The petition's updates, newest first, with how many emails of each have gone."""
@@ -44,7 +39,7 @@ def updates(slug):
     )
 
 
-@bp.route("/p/<slug>/updates/new", methods=["GET", "POST"])
+@bp.route("/admin/p/<slug>/updates/new", methods=["GET", "POST"])
 @login_required
 def new_update(slug):
     """A blank draft."""
@@ -52,7 +47,7 @@ def new_update(slug):
     return draft_page(petition, None, UpdateForm())
 
 
-@bp.route("/p/<slug>/updates/<int:update_id>", methods=["GET", "POST"])
+@bp.route("/admin/p/<slug>/updates/<int:update_id>", methods=["GET", "POST"])
 @login_required
 def edit_update(slug, update_id):
     """A draft to change and send; once it is sending, the update as it went out."""
@@ -62,7 +57,7 @@ def edit_update(slug, update_id):
         return draft_page(petition, update, UpdateForm(obj=update))
     if request.method == "POST":
         flash(_("This update has gone out and can no longer change."), "info")
-        return redirect(url_for("organizers.edit_update", slug=slug, update_id=update.id), code=303)
+        return redirect(url_for("updates.edit_update", slug=slug, update_id=update.id), code=303)
     return render_template(
         "organizers/update_show.html",
         petition=petition,
@@ -81,7 +76,7 @@ def draft_page(petition, update: Update | None, form: UpdateForm):
             services.edit_update(update, form.subject.data, form.body.data)
         db.session.commit()
         flash(_("The draft is saved. Read the preview, then send it."), "success")
-        return redirect(url_for("organizers.edit_update", slug=petition.slug, update_id=update.id), code=303)
+        return redirect(url_for("updates.edit_update", slug=petition.slug, update_id=update.id), code=303)
     page = render_template(
         "organizers/update_edit.html",
         petition=petition,
@@ -93,7 +88,7 @@ def draft_page(petition, update: Update | None, form: UpdateForm):
     return page, 422 if form.errors else 200
 
 
-@bp.post("/p/<slug>/updates/preview")
+@bp.post("/admin/p/<slug>/updates/preview")
 @login_required
 def preview_update(slug):
     """The body's HTML, for the live preview that static/js/update-preview.js shows."""
@@ -102,7 +97,7 @@ def preview_update(slug):
     return html, 200, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
 
 
-@bp.post("/p/<slug>/updates/<int:update_id>/send")
+@bp.post("/admin/p/<slug>/updates/<int:update_id>/send")
 @login_required
 def send_update(slug, update_id):
     """Start sending (the global CSRF check has run): the sender delivers it in batches."""
@@ -111,11 +106,11 @@ def send_update(slug, update_id):
     count = services.count_recipients(petition)
     if count == 0:
         flash(_("No signer has asked for news yet, so there is no one to send it to."), "error")
-        return redirect(url_for("organizers.edit_update", slug=slug, update_id=update.id), code=303)
+        return redirect(url_for("updates.edit_update", slug=slug, update_id=update.id), code=303)
     if services.start_sending(update):
         db.session.commit()
         log.info("update %s started by organizer %s for %s signers", update.id, current_user.id, count)
         flash(ngettext("Sending to %(num)s signer.", "Sending to %(num)s signers.", count), "success")
     else:
         flash(_("This update has gone out already."), "info")
-    return redirect(url_for("organizers.updates", slug=slug), code=303)
+    return redirect(url_for("updates.updates", slug=slug), code=303)

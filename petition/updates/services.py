@@ -158,7 +158,7 @@ def message_row(update: Update, signature: Signature, origin: str, now) -> dict:
 def unsubscribe_url(signature: Signature, origin: str | None = None) -> str:
     """The signer's link that stops updates: a page with a button, and the one-click target."""
     token = tokens.make_token(signature, tokens.UNSUBSCRIBE)
-    return absolute_url("signing.unsubscribe", _origin=origin, token=token)
+    return absolute_url("updates.unsubscribe", _origin=origin, token=token)
 
 
 def list_unsubscribe_headers(url: str) -> dict:

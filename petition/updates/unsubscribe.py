@@ -9,9 +9,9 @@ It has no rate limit either: mail providers post from a few addresses for all th
 from flask import render_template
 
 from ..extensions import csrf, db
-from ..signing import bp, tokens
+from ..signing import tokens
 from ..signing.links import problem_page, signature_from
-from . import services
+from . import bp, services
 
 EXPIRED_STATUS = 410
 
