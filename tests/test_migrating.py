@@ -1,11 +1,13 @@
 """``flask db`` is Flask-Migrate's, loaded only when used: the site and its other commands start
-without importing alembic."""
+without importing alembic. Migrations that create the count triggers again create them as 0005
+did."""
 
 import os
 import subprocess
 import sys
 
 from alembic.script import ScriptDirectory
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 
 from petition import config as settings
@@ -42,3 +44,43 @@ def test_the_app_starts_without_alembic(tmp_path):
 
     assert started.returncode == 0, started.stderr
     assert started.stdout.strip() == "[]"
+
+
+def count_triggers() -> dict[str, str]:
+    """The definition of each count trigger on ``signature`` (and, on PostgreSQL, of each of their
+    functions), as the database keeps it."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        sql = (
+            "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger"
+            " WHERE NOT tgisinternal AND tgrelid = CAST('signature' AS regclass)"
+            " UNION ALL SELECT proname, prosrc FROM pg_proc WHERE proname LIKE 'signature_count%'"
+        )
+    else:
+        sql = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'signature'"
+    found = dict(connection.execute(text(sql)).all())
+    db.session.remove()
+    return found
+
+
+def test_going_down_to_0006_leaves_the_count_triggers_as_0005_creates_them(app):
+    """0008 creates the SQLite triggers again after copying the table, and 0007 puts back the
+    PostgreSQL function of 0005 on its way down: each writes its SQL out itself, to the byte."""
+    with app.app_context():
+        try:
+            at_head = count_triggers()
+            downgrade(revision="0006")
+            put_back = count_triggers()
+            downgrade(revision="0004")
+            upgrade(revision="0006")
+            made_by_0005 = count_triggers()
+
+            assert len(made_by_0005) >= 3
+            assert put_back == made_by_0005
+            if db.engine.dialect.name == "sqlite":  # 0007 changes nothing there
+                assert at_head == made_by_0005
+            upgrade()
+            assert count_triggers() == at_head
+        finally:
+            db.session.remove()
+            upgrade()

@@ -32,8 +32,8 @@ gone. Buckets that fall to zero stay (a few rows per petition at most); readers 
 The counted states and the shard count are written out in the DDL below: changing
 ``Signature.COUNTED`` needs a migration that recreates the triggers and refills the table.
 A later batch migration that recreates the ``signature`` table on SQLite (``batch_alter_table``
-copies it into a new table) drops its triggers: it must create them again
-(``create_sqlite_triggers`` below).
+copies it into a new table) drops its triggers: it must create them again, with the statements
+of ``SQLITE_TRIGGERS`` written out in it (as 0008 does), since a migration never reads another.
 """
 
 import sqlalchemy as sa
@@ -157,7 +157,7 @@ FOR EACH STATEMENT EXECUTE FUNCTION signature_count_updated()""",
 
 
 def create_sqlite_triggers():
-    """The SQLite triggers; call again after any batch migration that recreates ``signature``."""
+    """The SQLite triggers, on a version that has the upserts they use."""
     version = op.get_bind().exec_driver_sql("SELECT sqlite_version()").scalar()
     if tuple(int(part) for part in version.split(".")[:2]) < (3, 24):
         raise RuntimeError(f"SQLite {version} is too old: the signature counts need 3.24 or later")
