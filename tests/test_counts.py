@@ -4,6 +4,7 @@ petition, the migration itself), they equal a fresh count of the signatures."""
 
 import datetime as dt
 import random
+from collections import Counter
 from types import SimpleNamespace
 
 import pytest
@@ -368,6 +369,24 @@ def test_organizers_acting_on_many_signatures_at_the_same_moment_both_succeed(ap
             )
         ).all()
     assert set(kept) == {SignatureCount.bucket(signature) for signature in signatures(app)}
+
+
+def test_the_triggers_cut_a_bucket_into_the_shards_of_the_model(app, petition):
+    """The triggers and ``SignatureCount.bucket`` split signatures alike: one row per shard of
+    the model, each holding exactly the signatures the model puts there."""
+    rows = [signature_row(petition.id, n) for n in range(5 * SignatureCount.SHARDS + 3)]
+    execute(app, insert(Signature.__table__), rows)
+
+    expected = Counter(SignatureCount.bucket(signature) for signature in signatures(app))
+    with app.app_context():
+        kept = _db.session.execute(
+            select(SignatureCount.kind, SignatureCount.country, SignatureCount.shard, SignatureCount.n).where(
+                SignatureCount.petition_id == petition.id
+            )
+        ).all()
+    assert {(kind, country, shard): n for kind, country, shard, n in kept} == expected
+    assert len(kept) == SignatureCount.SHARDS
+    assert_exact(app, petition.id)
 
 
 def test_reading_the_counts_never_reads_the_signatures(app, petition):

@@ -13,15 +13,24 @@ from .signature import Signature
 class SignatureCount(db.Model):
     """How many counted signatures a petition has of one kind from one country, in one shard.
 
-    Nothing in the application writes here: triggers on ``signature`` (migration 0005) move a
-    signature in and out of its bucket whenever it is inserted, deleted, or changes status, kind,
-    country or petition, whoever does it (ORM, bulk statements, plain SQL, a cascade). The shard
-    (``signature.id % 4``) spreads the writes of simultaneous signers over four rows, so a
-    count is the sum of a few rows. Buckets may fall to zero and stay.
+    The database's triggers own the counting; nothing in the application writes here. Triggers
+    on ``signature`` move a signature in and out of its bucket whenever it is inserted, deleted,
+    or changes status, kind, country or petition, whoever does it (the ORM, bulk statements, plain
+    SQL, a cascade, a bulk load), within the statement that does it: the counts are exact at any
+    moment without a second write in each code path or a recount afterwards. Their SQL is written
+    out in the migrations that create them, each complete in itself (a migration is a fixed step
+    and never reads another): 0005 (SQLite and PostgreSQL), 0007 (the PostgreSQL INSERT function)
+    and 0008 (the SQLite triggers again, after the table is copied).
+
+    The rule lives in :attr:`Signature.COUNTED <petition.models.Signature.COUNTED>` and
+    :attr:`SHARDS`, and the triggers spell both out: changing either needs a new migration that
+    recreates the triggers and refills this table. The shard (``signature.id % SHARDS``) spreads
+    the writes of simultaneous signers over a few rows, so a count is the sum of a few rows.
+    Buckets may fall to zero and stay.
     """
 
     __tablename__ = "signature_count"
-    SHARDS = 4  # as the triggers of migration 0005 split them
+    SHARDS = 4
 
     @classmethod
     def bucket(cls, signature) -> tuple[str, str, int]:

@@ -24,8 +24,8 @@ class Signature(db.Model):
 
     # States. Pending: the email is not confirmed yet. Unapproved: an organization waiting for an
     # organizer's approval. Confirmed: counted and listed (when public). Hidden: counted, never
-    # listed. Rejected: neither. Only confirmed and hidden signatures count (the triggers that
-    # keep SignatureCount spell these two out: changing COUNTED needs a migration).
+    # listed. Rejected: neither. Only confirmed and hidden signatures count (the triggers own the
+    # counting: see SignatureCount, and changing COUNTED needs a new migration).
     PENDING = "pending"
     AWAITING_APPROVAL = "unapproved"
     CONFIRMED = "confirmed"
