@@ -7,7 +7,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
-from .extensions import babel, csrf, db, drop_idle_limiter_checks, limiter, login_manager
+from .extensions import babel, csrf, db, limiter, login_manager
 from .requests import PetitionRequest
 from .sessions import SessionInterface
 
@@ -29,7 +29,6 @@ def create_app(config=None):
     configure(app, config)
     register_extensions(app)
     register_blueprints(app)
-    drop_idle_limiter_checks(app)
     register_errorhandlers(app)
     register_commands(app)
     register_request_hooks(app)

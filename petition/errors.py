@@ -1,7 +1,6 @@
 """Error pages: a template for each, JSON for the API; the 500 handler rolls back."""
 
 import logging
-import math
 import time
 
 from flask import render_template, request
@@ -57,11 +56,11 @@ def retry_after() -> int | None:
     if limit is None:
         return None
     try:
-        reset_time, _remaining = limit.window
+        reset_at = limit.reset_at
     except Exception:  # noqa: BLE001 - the storage went away since the check: the 429 goes out bare
         log.warning("rate limit storage unreachable; 429 sent without Retry-After")
         return None
-    return max(1, math.ceil(reset_time - time.time()))
+    return max(1, int(reset_at - time.time()))  # whole seconds, as Flask-Limiter renders it
 
 
 def register(app):

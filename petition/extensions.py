@@ -32,36 +32,8 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 @limiter.request_filter
 def reads_are_not_limited() -> bool:
-    """Every rate limit here guards a form post; a read (a petition page in a spike) skips the
-    limiter's lookups altogether."""
+    """Every rate limit here guards a form post, so a read (a petition page in a spike) skips
+    the limiter's lookups altogether. Flask-Limiter checks every request in a ``before_request``
+    hook and has no option to leave that hook out; a request filter is its documented way for
+    that check to return before any limit is looked up."""
     return request.method in ("GET", "HEAD", "OPTIONS")
-
-
-# The attribute by which Flask-Limiter marks the views its ``limit`` decorator wrapped.
-LIMITER_WRAPPER_MARK = "__wrapper-limiter-instance"
-
-
-def drop_idle_limiter_checks(app) -> None:
-    """Take out Flask-Limiter's checks where they can limit nothing. Call it once the
-    blueprints are registered.
-
-    - With the limiter off (``RATELIMIT_ENABLED=false``), the views its ``limit`` decorator
-      wrapped are served unwrapped: the wrapper would look up the request's limits on every
-      call (a twentieth of a signature's time) only to find the limiter off.
-    - With it on, besides the check each decorator makes on its own view, Flask-Limiter checks
-      every request in a ``before_request`` hook, for limits covering the whole application
-      (``RATELIMIT_DEFAULT``, ``RATELIMIT_APPLICATION``) or a blueprint. This site declares
-      none, each limit guarding one form post on its view, and the hook cost a page view a sixth
-      of its time for nothing. If any such limit is declared, the hook stays.
-    """
-    if not limiter.enabled:
-        for endpoint, view in app.view_functions.items():
-            if getattr(view, LIMITER_WRAPPER_MARK, None) == limiter:  # a weak proxy to it
-                app.view_functions[endpoint] = view.__wrapped__
-        return
-    manager = limiter.limit_manager
-    if manager.default_limits or manager.application_limits or manager._blueprint_limits:
-        return
-    hooks = app.before_request_funcs.get(None, [])
-    if limiter._check_request_limit in hooks:
-        hooks.remove(limiter._check_request_limit)
