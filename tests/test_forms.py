@@ -1,64 +1,110 @@
-"""Forms whose fields are bound by copying a prototype (petition.forms.PrototypeBinding) behave
-exactly as forms whose fields WTForms constructs, and share nothing a request brings."""
+"""The sign form as a page and a post see it: the fields it renders, what it accepts and
+refuses, in which language it speaks, and the defaults it starts from."""
 
 import unicodedata
 
 import pytest
 from werkzeug.datastructures import MultiDict
-from wtforms import FieldList, StringField
-from wtforms.meta import DefaultMeta
 
-from petition.forms import Form, PrototypeBinding, bound_prototype
 from petition.signing.forms import UNPRINTABLE, UNPRINTABLE_IN_TEXT, SignatureForm
 
 from .conftest import valid_fields
 
-
-class ConstructedSignatureForm(SignatureForm):
-    """The sign form with every field constructed by WTForms, as a reference."""
-
-    class Meta:
-        bind_field = DefaultMeta.bind_field
-
-
-def comparable(field) -> dict:
-    """A field's attributes, with the objects it holds reduced to what they say."""
-    result = {}
-    for key, value in vars(field).items():
-        if key in ("_form", "meta"):
-            continue
-        if key == "label":
-            value = (value.field_id, str(value.text))
-        elif key == "flags":
-            value = sorted(vars(value).items())
-        elif key in ("validators", "filters"):
-            value = [id(item) for item in value]  # the same objects, from the same declaration
-        elif key == "choices":
-            value = [(choice.value, str(choice.label)) for choice in value]
-        elif key == "default" and callable(value):
-            value = value()  # a value, or a function giving it: WTForms takes either
-        result[key] = value
-    return result
+FIELDS = (
+    "kind",
+    "name",
+    "email",
+    "country",
+    "city",
+    "affiliation",
+    "contact_name",
+    "website",
+    "comment",
+    "public",
+    "updates",
+    "source",
+    "homepage",
+)
 
 
 def post(**fields) -> MultiDict:
     return MultiDict({key: value for key, value in fields.items() if value is not None})
 
 
-@pytest.mark.parametrize("lang", ["en", "es"])
-def test_copied_fields_equal_constructed_ones(app, lang):
-    data = post(**valid_fields(kind="bogus", email="not an address"))
-    with app.test_request_context(f"/?lang={lang}", method="POST"):
-        copied, constructed = SignatureForm(formdata=data), ConstructedSignatureForm(formdata=data)
-        assert copied.validate() is False and constructed.validate() is False
+def test_an_empty_form_renders_every_field_with_its_defaults(app):
+    with app.test_request_context("/"):
+        form = SignatureForm()
+        assert [field.name for field in form] == list(FIELDS)
+        assert all(f'name="{name}"' in str(form[name]()) for name in FIELDS)
 
-        assert list(copied._fields) == list(constructed._fields)
-        for name, field in copied._fields.items():
-            assert comparable(field) == comparable(constructed[name]), name
-            assert field._form is copied and field.meta is copied.meta
-            assert str(field()) == str(constructed[name]()), name
-        assert copied.errors == constructed.errors
-        assert copied.errors["kind"] == [("Not a valid choice." if lang == "en" else "Opción inválida.")]
+        # Publishing a name needs an active yes: both boxes start unticked.
+        assert form.public.data is False and "checked" not in str(form.public())
+        assert form.updates.data is False and "checked" not in str(form.updates())
+        assert form.kind.data == "individual"
+        assert 'checked id="kind-0" name="kind" type="radio" value="individual"' in str(form.kind())
+        assert form.name.data is None
+        assert str(form.country()).startswith('<select id="country" name="country"><option value="">Choose a')
+        assert "selected" not in str(form.country())
+
+
+def test_the_form_builds_from_the_posted_body(app):
+    """Built without arguments, the form reads the request's form body."""
+    with app.test_request_context("/", method="POST", data=valid_fields(name="  Ana   Quispe ")):
+        form = SignatureForm()
+        assert form.validate() is True
+        assert form.signature_fields() == {
+            "kind": "individual",
+            "name": "Ana Quispe",
+            "email": "ana@example.org",
+            "country": "PE",
+            "city": "Cusco",
+            "affiliation": "",
+            "contact_name": "",
+            "website": "",
+            "comment": "",
+            "public": True,
+            "updates": False,
+            "source": "",
+        }
+
+
+def test_an_unticked_box_is_not_consent(app):
+    with app.test_request_context("/", method="POST"):
+        form = SignatureForm(formdata=post(**valid_fields(public=None)))
+        assert form.validate() is True
+        assert form.signature_fields()["public"] is False
+
+
+def test_refusals_name_their_field(app):
+    data = post(**valid_fields(kind="bogus", name="", email="not an address", country="XX"))
+    with app.test_request_context("/", method="POST"):
+        form = SignatureForm(formdata=data)
+        assert form.validate() is False
+        assert form.errors == {
+            "kind": ["Not a valid choice."],
+            "name": ["Enter your name, or your organization's name."],
+            "email": ["Enter a valid email address, like name@example.org."],
+            "country": ["Choose a country from the list."],
+        }
+
+
+@pytest.mark.parametrize(
+    ("lang", "label", "choose", "invalid_choice", "no_email"),
+    [
+        ("en", "Name", "Choose a country", "Not a valid choice.", "Enter an email address."),
+        ("es", "Nombre", "Elige un país", "Opción inválida.", "Escribe un correo electrónico."),
+    ],
+)
+def test_the_form_speaks_the_requests_language(app, lang, label, choose, invalid_choice, no_email):
+    """Its labels, its choices, its own messages and WTForms' messages alike."""
+    with app.test_request_context(f"/?lang={lang}", method="POST"):
+        form = SignatureForm(formdata=post(**valid_fields(kind="bogus", email="")))
+        assert form.ui_language == lang
+        assert form.validate() is False
+        assert str(form.name.label.text) == label
+        assert f">{choose}</option>" in str(form.country())
+        assert form.errors["kind"] == [invalid_choice]
+        assert form.errors["email"] == [no_email]
 
 
 def test_two_forms_share_nothing_a_request_brings(app):
@@ -70,46 +116,11 @@ def test_two_forms_share_nothing_a_request_brings(app):
         assert second.validate() is False
         assert (first.name.data, second.name.data) == ("Ana Quispe", "")
         assert first.name.errors == [] and second.name.errors
-        assert first.name is not second.name
         assert (first.email.data, second.email.data) == ("ana@example.org", "rosa@example.org")
 
-
-def test_copied_fields_give_their_defaults_without_an_exception(app):
-    """WTForms calls a default and catches the TypeError of a plain value; copies give theirs
-    by a call that succeeds, and a form without data holds the declared defaults."""
-    with app.test_request_context("/"):
-        form = SignatureForm(formdata=None)
-        for name, field in form._fields.items():
-            assert callable(field.default), name
-        assert (form.kind.data, form.public.data, form.updates.data, form.name.data) == (
-            "individual",
-            False,
-            False,
-            None,
-        )
-
-
-def test_prototypes_hold_no_request_data(app):
-    with app.test_request_context("/", method="POST"):
-        form = SignatureForm(formdata=post(**valid_fields(name="", email="ana@example.org")))
-        form.validate()
-        translations = form.meta.get_translations(form)
-        for name, unbound in SignatureForm._unbound_fields:
-            prototype = bound_prototype(unbound, name, "", translations)
-            request_state = {"data", "raw_data", "errors", "process_errors", "object_data"}
-            assert not request_state & set(vars(prototype)), name
-            assert prototype._form is None
-
-
-def test_fields_that_hold_other_fields_are_refused(app):
-    class ListForm(Form):
-        class Meta(PrototypeBinding):
-            csrf = False
-
-        names = FieldList(StringField("Name"), min_entries=1)
-
-    with app.test_request_context("/", method="POST"), pytest.raises(TypeError, match="FieldList"):
-        ListForm(formdata=MultiDict())
+        third = SignatureForm(formdata=None)
+        assert third.name.data is None and not third.name.errors
+        assert third.public.data is False
 
 
 def test_unprintable_characters_are_unicodes_control_surrogate_and_private_use_ones():

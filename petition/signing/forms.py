@@ -12,7 +12,7 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from ..countries import country_choices, english_names
-from ..forms import Form, PrototypeBinding
+from ..forms import Form
 from ..models import Signature
 
 SOURCE = re.compile(r"[a-z0-9_.-]{1,40}")
@@ -138,7 +138,7 @@ class SignatureForm(Form):
     Its token is not the session's (see :mod:`petition.signing.form_token`): the views check it.
     """
 
-    class Meta(PrototypeBinding):
+    class Meta:
         csrf = False
 
     kind = RadioField(
