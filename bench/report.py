@@ -12,6 +12,8 @@ from servers import ROOT
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SIGN_RATIO_TARGET = 0.40
+# On PostgreSQL the fair yardstick is the same floor writing to the same database (floor-pg).
+SIGN_PG_RATIO_TARGET = 0.45
 SIGN_P99_TARGET_MS = 100
 PAGE_RATIO_TARGET = 0.50
 PAGE_STABILITY = 0.10
@@ -63,21 +65,23 @@ def errors(summary: dict) -> int:
     return summary["non_2xx_3xx"] + summary["socket_errors"]
 
 
-def throughput_rows(phase: str, ours: dict, other: dict, target: float, target_text: str) -> list[tuple]:
+def throughput_rows(
+    phase: str, ours: dict, other: dict, target: float | None, target_text: str
+) -> list[tuple]:
     """req/s and latency of ours against the reference, and the same ratio by CPU: requests per
     CPU-second the server and its database burned, which is what req/s would show on an otherwise
-    idle machine."""
+    idle machine. With no ``target``, the ratios are shown and not judged."""
     ratio = ours["requests_per_s"] / other["requests_per_s"]
     ours_rate, other_rate = 1000 / ours["cpu_ms_per_request"], 1000 / other["cpu_ms_per_request"]
     cpu_ratio = ours_rate / other_rate
     return [
         row(phase, "req/s", ours["requests_per_s"], other["requests_per_s"], ratio, target_text,
-            ratio >= target),
+            None if target is None else ratio >= target),
         row(phase, "p50 ms", ours["p50_ms"], other["p50_ms"]),
         row(phase, "p99 ms", ours["p99_ms"], other["p99_ms"]),
         row(phase, "non-2xx/3xx + socket errors", errors(ours), errors(other), None, "0", errors(ours) == 0),
         row(phase, "req per CPU-second (server + database)", ours_rate, other_rate, cpu_ratio,
-            "(same, by CPU)", cpu_ratio >= target),
+            "(same, by CPU)", None if target is None else cpu_ratio >= target),
         row(phase, "cores used by wrk", ours["driver_cores"], other["driver_cores"]),
         row(phase, "cores used by other work on the host", ours["other_cores"], other["other_cores"]),
     ]  # fmt: skip
@@ -85,7 +89,11 @@ def throughput_rows(phase: str, ours: dict, other: dict, target: float, target_t
 
 def signing_rows(signing: dict) -> list[tuple]:
     ours, floor = signing["ours"], signing["floor"]
-    rows = throughput_rows("signing", ours, floor, SIGN_RATIO_TARGET, "≥ 40 % of floor")
+    on_postgres = "floor_pg" in signing
+    if on_postgres:
+        rows = throughput_rows("signing", ours, floor, None, "(judged against floor-pg below)")
+    else:
+        rows = throughput_rows("signing", ours, floor, SIGN_RATIO_TARGET, "≥ 40 % of floor")
     # The p99 target is absolute: mark it on the p99 line.
     rows[2] = row("signing", "p99 ms", ours["p99_ms"], floor["p99_ms"], None, "< 100 ms",
                   ours["p99_ms"] < SIGN_P99_TARGET_MS)  # fmt: skip
@@ -93,16 +101,18 @@ def signing_rows(signing: dict) -> list[tuple]:
     floor_stored = f"{signing['floor_rows']} / {floor['statuses'].get('303', 0)}"
     rows.insert(4, row("signing", "rows stored / 303s", stored, floor_stored, None,
                        "equal (± in flight at stop)", rows_match(signing["ours_rows"], ours)))  # fmt: skip
-    if "floor_pg" in signing:
+    if on_postgres:
         # The same floor writing to PostgreSQL: what the database server itself costs a signature.
         floor_pg = signing["floor_pg"]
         phase = "signing vs floor-pg"
         ours_rate, floor_pg_rate = 1000 / ours["cpu_ms_per_request"], 1000 / floor_pg["cpu_ms_per_request"]
+        cpu_ratio = ours_rate / floor_pg_rate
         rows += [
             row(phase, "req/s", ours["requests_per_s"], floor_pg["requests_per_s"],
-                ours["requests_per_s"] / floor_pg["requests_per_s"]),
+                ours["requests_per_s"] / floor_pg["requests_per_s"], "≥ 45 % of floor-pg",
+                ours["requests_per_s"] / floor_pg["requests_per_s"] >= SIGN_PG_RATIO_TARGET),
             row(phase, "req per CPU-second (server + database)", ours_rate, floor_pg_rate,
-                ours_rate / floor_pg_rate),
+                cpu_ratio, "(same, by CPU)", cpu_ratio >= SIGN_PG_RATIO_TARGET),
             row(phase, "floor-pg rows stored / 303s",
                 f"{signing['floor_pg_rows']} / {floor_pg['statuses'].get('303', 0)}", "", None,
                 "equal (± in flight at stop)", rows_match(signing["floor_pg_rows"], floor_pg)),
