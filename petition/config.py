@@ -123,14 +123,8 @@ def database_url(app):
     return url
 
 
-# The bind of the second engine on PostgreSQL, whose connections stay in autocommit: signing's
-# one statement is its own transaction there (see database.DirectInsertWithChild).
-AUTOCOMMIT_BIND = "autocommit"
-
-
 def tune_engine(app):
-    """A connection pool sized for a gunicorn worker on PostgreSQL, and a small second one in
-    autocommit for signing (``AUTOCOMMIT_BIND``); SQLite needs neither."""
+    """A connection pool sized for a gunicorn worker on PostgreSQL; SQLite needs none."""
     options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgresql"):
@@ -139,21 +133,6 @@ def tune_engine(app):
         options.setdefault("pool_size", 5)
         options.setdefault("max_overflow", 10)
         options.setdefault("pool_recycle", 1800)
-        # A bind does not inherit SQLALCHEMY_ENGINE_OPTIONS: the same, but autocommit, so no
-        # transaction to roll back when a connection goes back to the pool, and one connection
-        # kept (a sync worker signs one request at a time; threads open more).
-        binds = dict(app.config.get("SQLALCHEMY_BINDS") or {})
-        binds.setdefault(
-            AUTOCOMMIT_BIND,
-            {
-                **options,
-                "url": uri,
-                "isolation_level": "AUTOCOMMIT",
-                "pool_reset_on_return": None,
-                "pool_size": 1,
-            },
-        )
-        app.config["SQLALCHEMY_BINDS"] = binds
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 

@@ -51,7 +51,7 @@ def store_signature(app, slug: str, status: str = Signature.CONFIRMED, **fields)
 
 
 def close_connections(app) -> None:
-    """Close every pooled connection of ``app``'s engines (on PostgreSQL there are two)."""
+    """Close every pooled connection of ``app``'s engines."""
     with app.app_context():
         for engine in db.engines.values():
             engine.dispose()
