@@ -115,11 +115,16 @@ def has_lookalikes(address: str) -> bool:
     )
 
 
+def names_someone(text: str | None) -> bool:
+    """Whether ``text`` holds a letter or a digit: punctuation alone names nobody."""
+    return any(character.isalnum() for character in text or "")
+
+
 def legible(message):
-    """Refuse a name with no letter or digit in it: punctuation alone names nobody."""
+    """Refuse a name with no letter or digit in it."""
 
     def check(form, field):
-        if field.data and not any(character.isalnum() for character in field.data):
+        if field.data and not names_someone(field.data):
             raise ValidationError(message)
 
     return check
@@ -208,7 +213,7 @@ class SignatureForm(Form):
             raise ValidationError(_l("Choose a country from the list."))
 
     def validate_contact_name(self, field):
-        if self.is_organization and not any(character.isalnum() for character in field.data or ""):
+        if self.is_organization and not names_someone(field.data):
             raise ValidationError(_l("Enter the name of a contact person."))
 
     def validate_website(self, field):

@@ -139,9 +139,8 @@ def emails_of_signatures_where(where: list):
 
 def delete_signatures(where: list, dry_run: bool) -> int:
     """Delete the signatures matching ``where`` and their emails; return how many."""
-    found = count_signatures_where(where)
-    if dry_run or not found:
-        return found
+    if dry_run:
+        return count_signatures_where(where)
     db.session.execute(emails_of_signatures_where(where), execution_options={"synchronize_session": False})
     deleted = db.session.execute(delete(Signature).where(*where).execution_options(synchronize_session=False))
     return deleted.rowcount
@@ -153,9 +152,8 @@ def anonymize_signatures(where: list, dry_run: bool) -> int:
     Kind, country, status and dates stay, so the counts by country survive; an organization
     keeps its public name and website.
     """
-    found = count_signatures_where(where)
-    if dry_run or not found:
-        return found
+    if dry_run:
+        return count_signatures_where(where)
     db.session.execute(emails_of_signatures_where(where), execution_options={"synchronize_session": False})
     common = {
         "email": "",
