@@ -2,18 +2,21 @@
 
 from .base import utcnow
 from .counts import SignatureCount, _counts_cache, count_by_country, count_signatures
-from .organizer import ModerationEvent, Organizer
+from .organizer import AuditEvent, ModerationEvent, Organizer, OrganizerRole, RecoveryCode
 from .outbox import OutboxMessage
 from .petition import Petition, PetitionTranslation
 from .signature import Signature
 from .update import Update
 
 __all__ = [
+    "AuditEvent",
     "ModerationEvent",
     "Organizer",
+    "OrganizerRole",
     "OutboxMessage",
     "Petition",
     "PetitionTranslation",
+    "RecoveryCode",
     "Signature",
     "SignatureCount",
     "Update",

@@ -37,6 +37,8 @@ class Petition(db.Model):
     featured: Mapped[bool] = mapped_column(default=False)
     requires_confirmation: Mapped[bool] = mapped_column(default=False)
     organizations_need_approval: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Whether the petition's moderators see signers' email addresses (its owners decide).
+    moderators_see_addresses: Mapped[bool] = mapped_column(default=False, server_default=false())
     closes_at: Mapped[dt.datetime | None]
     retention_days: Mapped[int] = mapped_column(
         default=DEFAULT_RETENTION_DAYS, server_default=str(DEFAULT_RETENTION_DAYS)

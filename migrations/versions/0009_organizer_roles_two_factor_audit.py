@@ -1,0 +1,100 @@
+"""organizer accounts: roles per petition, two-factor sign-in, sessions that end, lockout and an
+audit record
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-03 07:08:44
+
+- ``organizer.is_admin``: every account that exists before this migration could see every
+  petition, so each becomes a site administrator; new accounts start with no role.
+- ``organizer_role``: an account's role on one petition; ``petition.moderators_see_addresses``
+  is whether its owners let moderators see signers' addresses.
+- ``organizer.session_version`` (raised to end every session of an account), the TOTP secret
+  and last accepted step, ``recovery_code`` (hashed, single use), failed logins and lockout.
+- ``audit_event``: what organizers did, kept when the account or the petition goes.
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0009'
+down_revision = '0008'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table('audit_event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('organizer_id', sa.Integer(), nullable=True),
+    sa.Column('actor', sa.String(length=254), nullable=False),
+    sa.Column('action', sa.String(length=40), nullable=False),
+    sa.Column('petition_id', sa.Integer(), nullable=True),
+    sa.Column('rows', sa.Integer(), nullable=True),
+    sa.Column('detail', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['organizer_id'], ['organizer.id'], name=op.f('fk_audit_event_organizer_id_organizer'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['petition_id'], ['petition.id'], name=op.f('fk_audit_event_petition_id_petition'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_event'))
+    )
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_audit_event_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_event_petition_id'), ['petition_id'], unique=False)
+
+    op.create_table('organizer_role',
+    sa.Column('organizer_id', sa.Integer(), nullable=False),
+    sa.Column('petition_id', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['organizer_id'], ['organizer.id'], name=op.f('fk_organizer_role_organizer_id_organizer'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['petition_id'], ['petition.id'], name=op.f('fk_organizer_role_petition_id_petition'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('organizer_id', 'petition_id', name=op.f('pk_organizer_role'))
+    )
+    op.create_table('recovery_code',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organizer_id', sa.Integer(), nullable=False),
+    sa.Column('code_hash', sa.String(length=256), nullable=False),
+    sa.Column('used_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['organizer_id'], ['organizer.id'], name=op.f('fk_recovery_code_organizer_id_organizer'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_recovery_code'))
+    )
+    with op.batch_alter_table('recovery_code', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_recovery_code_organizer_id'), ['organizer_id'], unique=False)
+
+    with op.batch_alter_table('organizer', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('is_admin', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column('session_version', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('totp_secret', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('totp_last_step', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('failed_logins', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('locked_until', sa.DateTime(), nullable=True))
+    op.execute(sa.text("UPDATE organizer SET is_admin = :yes").bindparams(yes=True))
+
+    with op.batch_alter_table('petition', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('moderators_see_addresses', sa.Boolean(), server_default=sa.false(), nullable=False))
+
+
+
+def downgrade():
+    with op.batch_alter_table('petition', schema=None) as batch_op:
+        batch_op.drop_column('moderators_see_addresses')
+
+    with op.batch_alter_table('organizer', schema=None) as batch_op:
+        batch_op.drop_column('locked_until')
+        batch_op.drop_column('failed_logins')
+        batch_op.drop_column('totp_last_step')
+        batch_op.drop_column('totp_secret')
+        batch_op.drop_column('session_version')
+        batch_op.drop_column('is_admin')
+
+    with op.batch_alter_table('recovery_code', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_recovery_code_organizer_id'))
+
+    op.drop_table('recovery_code')
+    op.drop_table('organizer_role')
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_audit_event_petition_id'))
+        batch_op.drop_index(batch_op.f('ix_audit_event_created_at'))
+
+    op.drop_table('audit_event')
