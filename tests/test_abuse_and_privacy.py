@@ -147,7 +147,7 @@ def test_honeypot_stores_nothing_but_answers_like_success(app, client, petition)
     response = sign(client, petition.slug, **valid_fields(homepage="http://spam.example"))
 
     assert response.status_code == 303
-    assert response.headers["Location"].endswith("/thanks")
+    assert response.headers["Location"].endswith("/thanks?result=signed")
     assert signatures(app) == []
 
 

@@ -17,7 +17,7 @@ def test_individual_signature_is_stored_and_counted(app, client, petition):
     response = sign(client, petition.slug, **valid_fields(updates="y", comment="¡Fuera Boluarte!"))
 
     assert response.status_code == 303
-    assert response.headers["Location"].endswith(f"/p/{petition.slug}/thanks")
+    assert response.headers["Location"].endswith(f"/p/{petition.slug}/thanks?result=signed")
     [row] = signatures(app)
     assert (row.kind, row.name, row.email, row.country, row.city) == (
         "individual",
@@ -41,8 +41,8 @@ def test_the_thanks_address_follows_the_mount_point(client, petition):
     at_root = client.post(f"/p/{petition.slug}/sign", data=data | {"email": "rosa@example.org"})
 
     assert mounted.status_code == at_root.status_code == 303
-    assert mounted.headers["Location"] == f"/petitions/p/{petition.slug}/thanks"
-    assert at_root.headers["Location"] == f"/p/{petition.slug}/thanks"
+    assert mounted.headers["Location"] == f"/petitions/p/{petition.slug}/thanks?result=signed"
+    assert at_root.headers["Location"] == f"/p/{petition.slug}/thanks?result=signed"
 
 
 def test_organization_signature_keeps_contact_and_website(app, client, petition):
@@ -62,14 +62,35 @@ def test_thank_you_page_offers_sharing(client, petition):
 
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "Thank you, Ana Quispe" in html
+    assert "Your signature is counted." in html
     for channel in ("whatsapp", "telegram", "x", "facebook", "bluesky", "email", "link"):
         assert f"source%3D{channel}" in html or f"source={channel}" in html
 
 
+def test_signers_get_no_cookie_and_a_thanks_page_that_caches_may_share(client, petition):
+    """A flash would put the signer's name in a cookie; the result travels in the address."""
+    response = sign(client, petition.slug)
+    thanks = client.get(response.headers["Location"])
+
+    assert "Set-Cookie" not in response.headers
+    assert "Set-Cookie" not in thanks.headers
+    assert "Ana Quispe" not in thanks.get_data(as_text=True)
+    assert thanks.headers["Cache-Control"].startswith("public")
+
+
+def test_a_pending_message_keeps_the_thanks_page_private(client, petition):
+    with client.session_transaction() as session:
+        session["_flashes"] = [("info", "A message for you alone")]
+
+    thanks = client.get(f"/p/{petition.slug}/thanks")
+
+    assert "A message for you alone" in thanks.get_data(as_text=True)
+    assert thanks.headers["Cache-Control"] == "private"
+
+
 def test_unticked_public_box_keeps_the_name_off_the_list(app, client, petition):
     response = sign(client, petition.slug, **valid_fields(public=None))
-    client.get(response.headers["Location"])  # the thank-you page shows the flash
+    client.get(response.headers["Location"])
 
     [row] = signatures(app)
     assert row.public is False
@@ -185,6 +206,7 @@ def test_duplicate_email_is_not_counted_twice(app, client, petition, email):
     assert response.status_code == 303
     rows = signatures(app)
     assert [row.name for row in rows] == ["Ana Quispe"]
+    assert response.headers["Location"].endswith("/thanks?result=already")
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "already signed" in page
     assert "Someone Else" not in page

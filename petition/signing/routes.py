@@ -14,6 +14,7 @@ from flask import current_app, flash, render_template, request
 from flask_babel import gettext as _
 
 from ..extensions import csrf, limiter
+from ..http_cache import COUNTS_MAX_AGE, public_cacheable
 from ..models import count_signatures
 from ..petitions import pages
 from ..sharing import petition_url, share_links
@@ -30,12 +31,10 @@ CLOSED, SIGNED, ALREADY, CHECK_EMAIL = "closed", "signed", "already", "check-ema
 @dataclasses.dataclass(frozen=True)
 class Outcome:
     """What :func:`take_signature` did: either ``page``, the form shown again (refused or with
-    errors), or ``result``, one of the names above, with the signer's ``name`` when a new
-    signature was counted."""
+    errors), or ``result``, one of the names above."""
 
     page: tuple | None = None
     result: str = ""
-    name: str = ""
 
 
 def take_signature(slug, token_field: str, show_form, default_source: str = "") -> Outcome:
@@ -65,9 +64,7 @@ def take_signature(slug, token_field: str, show_form, default_source: str = "") 
     if terms.requires_confirmation:
         # New or repeat, the answer is the same: what differs goes to the address by email.
         return Outcome(result=CHECK_EMAIL)
-    if signed.created:
-        return Outcome(result=SIGNED, name=signed.name)
-    return Outcome(result=ALREADY)
+    return Outcome(result=SIGNED if signed.created else ALREADY)
 
 
 def sign_limit():
@@ -86,17 +83,9 @@ def sign(slug):
         return pages.see_other("petitions.show", slug=slug)
     if outcome.result == CHECK_EMAIL:
         return pages.see_other("signing.check_email", slug=slug)
-    if outcome.name:  # not after the honeypot, which has counted no one
-        flash(_("Thank you, %(name)s: your signature is counted.", name=outcome.name), "success")
-    elif outcome.result == ALREADY:
-        flash(
-            _(
-                "This email address has already signed this petition, so nothing was added: "
-                "each address counts once."
-            ),
-            "info",
-        )
-    return pages.see_other("signing.thanks", slug=slug)
+    # The result goes in the address, not in a flash: signers get no cookie (a flash would put
+    # their name in one), and the page after is the same for every signer with that result.
+    return pages.see_other("signing.thanks", slug=slug, result=outcome.result)
 
 
 @bp.post("/p/<slug>/embed/sign")
@@ -113,22 +102,25 @@ def embed_sign(slug):
 
 @bp.get("/p/<slug>/thanks")
 def thanks(slug):
-    return thanks_page(slug, check_email=False)
+    result = ALREADY if request.args.get("result") == ALREADY else SIGNED
+    return thanks_page(slug, result)
 
 
 @bp.get("/p/<slug>/check-email")
 def check_email(slug):
-    return thanks_page(slug, check_email=True)
+    return thanks_page(slug, CHECK_EMAIL)
 
 
-def thanks_page(slug, check_email: bool):
-    """Thanks, and sharing; after a signature that waits for confirmation, where to look."""
+def thanks_page(slug, result: str):
+    """Thanks, and sharing; after a signature that waits for confirmation, where to look. The
+    same for everyone who arrives with ``result``: caches may keep it as long as its count."""
     petition = pages.get_petition_or_404(slug)
-    return render_template(
+    page = render_template(
         "signing/thanks.html",
-        check_email=check_email,
+        result=result,
         petition=petition,
         counts=count_signatures(petition),
         share_links=share_links(petition),
         share_url=petition_url(petition, source="link"),
     )
+    return public_cacheable(current_app.make_response(page), COUNTS_MAX_AGE)
