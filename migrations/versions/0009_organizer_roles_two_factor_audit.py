@@ -62,31 +62,25 @@ def upgrade():
     with op.batch_alter_table('recovery_code', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_recovery_code_organizer_id'), ['organizer_id'], unique=False)
 
-    with op.batch_alter_table('organizer', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('is_admin', sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch_op.add_column(sa.Column('session_version', sa.Integer(), server_default='0', nullable=False))
-        batch_op.add_column(sa.Column('totp_secret', sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column('totp_last_step', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('failed_logins', sa.Integer(), server_default='0', nullable=False))
-        batch_op.add_column(sa.Column('locked_until', sa.DateTime(), nullable=True))
+    # Plain ALTER TABLE ADD COLUMN: batch mode would copy these tables on SQLite, and dropping
+    # the old petition table, with foreign keys enforced, deletes every signature.
+    op.add_column('organizer', sa.Column('is_admin', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column('organizer', sa.Column('session_version', sa.Integer(), server_default='0', nullable=False))
+    op.add_column('organizer', sa.Column('totp_secret', sa.String(length=64), nullable=True))
+    op.add_column('organizer', sa.Column('totp_last_step', sa.Integer(), nullable=True))
+    op.add_column('organizer', sa.Column('failed_logins', sa.Integer(), server_default='0', nullable=False))
+    op.add_column('organizer', sa.Column('locked_until', sa.DateTime(), nullable=True))
     op.execute(sa.text("UPDATE organizer SET is_admin = :yes").bindparams(yes=True))
-
-    with op.batch_alter_table('petition', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('moderators_see_addresses', sa.Boolean(), server_default=sa.false(), nullable=False))
-
+    op.add_column(
+        'petition', sa.Column('moderators_see_addresses', sa.Boolean(), server_default=sa.false(), nullable=False)
+    )
 
 
 def downgrade():
-    with op.batch_alter_table('petition', schema=None) as batch_op:
-        batch_op.drop_column('moderators_see_addresses')
-
-    with op.batch_alter_table('organizer', schema=None) as batch_op:
-        batch_op.drop_column('locked_until')
-        batch_op.drop_column('failed_logins')
-        batch_op.drop_column('totp_last_step')
-        batch_op.drop_column('totp_secret')
-        batch_op.drop_column('session_version')
-        batch_op.drop_column('is_admin')
+    # Plain ALTER TABLE, as on the way up.
+    op.execute("ALTER TABLE petition DROP COLUMN moderators_see_addresses")
+    for column in ("locked_until", "failed_logins", "totp_last_step", "totp_secret", "session_version", "is_admin"):
+        op.execute(f"ALTER TABLE organizer DROP COLUMN {column}")
 
     with op.batch_alter_table('recovery_code', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_recovery_code_organizer_id'))
