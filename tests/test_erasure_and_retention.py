@@ -189,12 +189,13 @@ def test_on_sqlite_the_migration_makes_ids_autoincrement_and_keeps_everything_el
     try:
         with app.app_context():
             _db.session.remove()
-            at_head = sqlite_schema(_db.session.connection())
+            downgrade(revision="0008")
+            at_0008 = sqlite_schema(_db.session.connection())
             _db.session.remove()
             downgrade(revision="0007")
             before = sqlite_schema(_db.session.connection())
             _db.session.remove()
-            upgrade()
+            upgrade(revision="0008")
             after = sqlite_schema(_db.session.connection())
             _db.session.remove()
     finally:
@@ -202,7 +203,7 @@ def test_on_sqlite_the_migration_makes_ids_autoincrement_and_keeps_everything_el
             upgrade()
 
     assert {name: definition_lines(sql) for name, sql in after.items()} == {
-        name: definition_lines(sql) for name, sql in at_head.items()
+        name: definition_lines(sql) for name, sql in at_0008.items()
     }
     changed = {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
     assert changed == {"petition", "signature", "ix_outbox_signature_id"}, "the rest as it was"
