@@ -52,11 +52,12 @@ def configure(app, config):
 
 
 def register_extensions(app):
-    from . import database, i18n, migrating
+    from . import cache, database, i18n, migrating
     from .organizers.auth import load_organizer
 
     db.init_app(app)
     database.configure_engine(app)
+    cache.init_app(app)
     migrating.init_app(app)  # `flask db`, which loads Flask-Migrate when used
     csrf.init_app(app)
     limiter.init_app(app)

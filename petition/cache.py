@@ -1,9 +1,20 @@
-"""A small in-process cache with expiry, for what many requests ask within a few seconds:
-the rendered petition page, the counts. Each worker process keeps its own."""
+"""The app's one cache, for what many requests ask within a few seconds: rendered petition
+pages and PDFs, and counts. One policy: at most ``CACHE_MAX_ENTRIES`` entries, the least
+recently used making room, each kept for the seconds its caller gives.
+
+Each worker process keeps its own. A key that depends on a petition's text includes its version
+(``Petition.updated_at``), which the request reads first: an edit is seen at once by every
+worker, and an entry of an old version is never served again. A cache shared through Redis
+(Flask-Caching's) would add a network round trip to every page view to save one render per
+worker every few seconds; the shared cache of a busy site is the proxy in front
+(``deploy/nginx.conf``), which keeps the answers for their ``Cache-Control`` lifetime.
+"""
 
 import threading
 import time
 from collections import OrderedDict
+
+from flask import current_app
 
 
 class TTLCache:
@@ -51,8 +62,14 @@ class TTLCache:
             self._entries.clear()
 
 
-def cached(cache: TTLCache, key, ttl: float, compute):
-    """``cache[key]`` while fresh, else ``compute()`` stored for ``ttl`` seconds."""
+def init_app(app) -> None:
+    """Give ``app`` its cache: ``app.extensions["cache"]``, a :class:`TTLCache`."""
+    app.extensions["cache"] = TTLCache(maxsize=app.config["CACHE_MAX_ENTRIES"])
+
+
+def cached(key: tuple, ttl: float, compute):
+    """The app's cached value for ``key`` while fresh, else ``compute()`` kept ``ttl`` seconds."""
+    cache = current_app.extensions["cache"]
     value = cache.get(key)
     if value is None:
         value = compute()

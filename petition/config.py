@@ -79,9 +79,14 @@ class Config:
     # `signatures purge` (e.g. deploy/petition-purge.timer).
     PURGE_INTERVAL_SECONDS = 3600
 
-    # Counts and the rendered petition page are reused this long (per worker process).
+    # Counts and the rendered petition page are reused this long (per worker process, at most
+    # CACHE_MAX_ENTRIES entries in all: see petition/cache.py).
     COUNTS_CACHE_SECONDS = 5
     PAGE_CACHE_SECONDS = 5
+    CACHE_MAX_ENTRIES = 512
+    # A worker reads a petition's row (its version, whether it is open) again after this long:
+    # an edit reaches every worker within it.
+    PETITION_CHECK_SECONDS = 1
 
     SIGNATORIES_PER_PAGE = 50
     # The public list pages through the newest this many of any filter: each page then reads a

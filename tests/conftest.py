@@ -46,6 +46,7 @@ def app_config(url: str, **overrides) -> dict:
         # Exact counts at once, and every page rendered afresh; the caches have tests of their own.
         "COUNTS_CACHE_SECONDS": 0,
         "PAGE_CACHE_SECONDS": 0,
+        "PETITION_CHECK_SECONDS": 0,
         "SERVER_NAME": None,
     }
     config.update(overrides)

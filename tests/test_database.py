@@ -69,9 +69,9 @@ def test_without_the_ping_the_dropped_connection_would_fail_the_request(postgres
 
 
 def terms_of(app, slug: str):
-    """What the sign view reads of a petition before it signs (and then caches)."""
+    """What the sign view reads of a petition before it signs."""
     with app.app_context(), app.test_request_context():
-        return pages.signing_terms(slug)
+        return pages.terms_of(slug)
 
 
 def sign_as_the_view_does(app, terms, email: str):

@@ -377,9 +377,7 @@ def test_a_french_signer_is_thanked_in_french_and_the_english_one_in_english(mai
     french.get(f"/p/{petition.slug}?lang=fr")
 
     thanked = sign(french, petition.slug, **valid_fields(name="Louise Michel", email="louise@example.org"))
-    assert "Votre signature est comptée." in french.get(
-        thanked.headers["Location"]
-    ).get_data(as_text=True)
+    assert "Votre signature est comptée." in french.get(thanked.headers["Location"]).get_data(as_text=True)
     sign(english, petition.slug, **valid_fields(email="ana@example.org"))
     with mail_app.app_context():
         assert send_due() == (2, 0)

@@ -1,7 +1,7 @@
 """The data model: petitions, their signatures and counts, the organizers who run them, the outbox."""
 
 from .base import utcnow
-from .counts import SignatureCount, _counts_cache, count_by_country, count_signatures
+from .counts import SignatureCount, count_by_country, count_signatures
 from .organizer import AuditEvent, ModerationEvent, Organizer, OrganizerRole, RecoveryCode
 from .outbox import OutboxMessage
 from .petition import Petition, PetitionTranslation
@@ -20,7 +20,6 @@ __all__ = [
     "Signature",
     "SignatureCount",
     "Update",
-    "_counts_cache",
     "count_by_country",
     "count_signatures",
     "utcnow",

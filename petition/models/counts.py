@@ -5,7 +5,7 @@ from flask import current_app
 from sqlalchemy import ForeignKey, SmallInteger, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..cache import TTLCache, cached
+from ..cache import cached
 from ..extensions import db
 from .signature import Signature
 
@@ -56,7 +56,7 @@ def count_signatures(petition) -> dict[str, int]:
     worker so that most page views do not ask the database at all.
     """
     ttl = current_app.config["COUNTS_CACHE_SECONDS"]
-    return cached(_counts_cache, ("kinds", petition.id), ttl, lambda: _count_by_kind(petition.id))
+    return cached(("counts", petition.id), ttl, lambda: _count_by_kind(petition.id))
 
 
 def _count_by_kind(petition_id: int) -> dict[str, int]:
@@ -78,7 +78,7 @@ def _count_by_kind(petition_id: int) -> dict[str, int]:
 def count_by_country(petition) -> dict[str, int]:
     """Counted signatures of ``petition`` by ISO country code, largest first, then by code."""
     ttl = current_app.config["COUNTS_CACHE_SECONDS"]
-    return cached(_counts_cache, ("countries", petition.id), ttl, lambda: _count_by_country(petition.id))
+    return cached(("countries", petition.id), ttl, lambda: _count_by_country(petition.id))
 
 
 def _count_by_country(petition_id: int) -> dict[str, int]:
@@ -91,6 +91,3 @@ def _count_by_country(petition_id: int) -> dict[str, int]:
         .order_by(total.desc(), SignatureCount.country)
     ).all()
     return {country: int(n) for country, n in rows}
-
-
-_counts_cache = TTLCache()

@@ -54,7 +54,9 @@ class OrganizerRole(db.Model):
     OWNER, EDITOR, MODERATOR, VIEWER = "owner", "editor", "moderator", "viewer"
     ROLES = (OWNER, EDITOR, MODERATOR, VIEWER)
 
-    organizer_id: Mapped[int] = mapped_column(ForeignKey("organizer.id", ondelete="CASCADE"), primary_key=True)
+    organizer_id: Mapped[int] = mapped_column(
+        ForeignKey("organizer.id", ondelete="CASCADE"), primary_key=True
+    )
     petition_id: Mapped[int] = mapped_column(ForeignKey("petition.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -81,7 +83,9 @@ class AuditEvent(db.Model):
     # The address as it was: the record outlives the account.
     actor: Mapped[str] = mapped_column(String(254), default="")
     action: Mapped[str] = mapped_column(String(40))
-    petition_id: Mapped[int | None] = mapped_column(ForeignKey("petition.id", ondelete="SET NULL"), index=True)
+    petition_id: Mapped[int | None] = mapped_column(
+        ForeignKey("petition.id", ondelete="SET NULL"), index=True
+    )
     rows: Mapped[int | None]
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..petitions import services
-from ..petitions.pages import _page_cache, get_petition_or_404
+from ..petitions.pages import get_petition_or_404
 from ..sharing import petition_url
 from . import bp
 from .editor_forms import PetitionForm, form_data
@@ -38,12 +38,6 @@ def editor_page(form, petition=None, status=200):
     return page, status
 
 
-def forget_rendered_pages() -> None:
-    """Drop this worker's cached petition pages so the change shows at once here; other
-    workers render afresh within ``PAGE_CACHE_SECONDS``."""
-    _page_cache.clear()
-
-
 def save(form, petition=None):
     """Store the form and return the petition; None when another organizer took the address
     after the form was checked (the error then goes beside the field, nothing is stored)."""
@@ -60,7 +54,6 @@ def save(form, petition=None):
         db.session.rollback()
         form.slug.errors.append(_("Another petition already has this address. Choose another."))
         return None
-    forget_rendered_pages()
     return petition
 
 

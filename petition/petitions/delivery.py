@@ -13,7 +13,7 @@ from ..extensions import db
 from ..models import Signature, count_signatures, utcnow
 from ..sharing import petition_url, site_origin
 from . import bp, services
-from .pages import _page_cache, get_petition_or_404
+from .pages import get_petition_or_404, terms_of
 from .translations import localized
 
 log = logging.getLogger(__name__)
@@ -59,9 +59,10 @@ def print_page(slug):
 
 @bp.get("/p/<slug>/print.pdf")
 def print_pdf(slug):
-    """The delivery sheet as a PDF, built at most once every ``PAGE_CACHE_SECONDS`` per petition
-    and language in each worker: building one takes a fraction of a second."""
-    key = ("print.pdf", slug, str(get_locale()), site_origin())
+    """The delivery sheet as a PDF, built at most once every ``PAGE_CACHE_SECONDS`` per version
+    of the petition and language in each worker: building one takes a fraction of a second."""
+    terms = terms_of(slug)
+    key = ("print.pdf", terms.id, terms.version, str(get_locale()), site_origin())
 
     def build():
         petition = get_petition_or_404(slug)
@@ -70,7 +71,7 @@ def print_pdf(slug):
 
         return petition_pdf(delivery_sheet(petition))
 
-    data = cached(_page_cache, key, current_app.config["PAGE_CACHE_SECONDS"], build)
+    data = cached(key, current_app.config["PAGE_CACHE_SECONDS"], build)
     response = current_app.response_class(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="{slug}.pdf"'
     return response

@@ -1,6 +1,7 @@
 """What the petition's views and the sign views both need: finding a petition, the few columns
-that taking a signature reads, the petition page and the widget with a form, and the redirect
-after a form. No routes here: :mod:`petition.signing` imports this module, never the views."""
+that every request on it reads first, the petition page and the widget with a form, and the
+redirect after a form. No routes here: :mod:`petition.signing` imports this module, never the
+views."""
 
 import dataclasses
 import datetime as dt
@@ -10,7 +11,7 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from flask_babel import get_locale
 from sqlalchemy import select
 
-from ..cache import TTLCache, cached
+from ..cache import cached
 from ..countries import country_name
 from ..extensions import db
 from ..models import Petition, Signature, count_signatures, utcnow
@@ -22,8 +23,6 @@ from . import services, translations
 # The source the widget gives its link and its signatures.
 EMBED_SOURCE = "embed"
 
-_page_cache = TTLCache(maxsize=256)
-
 
 def get_petition_or_404(slug: str) -> Petition:
     """The petition at ``slug``; a 404 if there is none."""
@@ -34,24 +33,30 @@ def get_petition_or_404(slug: str) -> Petition:
 
 
 @dataclasses.dataclass(frozen=True)
-class SigningTerms:
-    """What taking a signature needs to know of a petition: a few columns, cached with the page
-    (the statement and the rest of the row are not read on every signature)."""
+class Terms:
+    """What a petition's public pages and its sign forms read first: a few columns of its row
+    (the statement and the rest are read only to render a page), ``version`` among them."""
 
     id: int
     slug: str
     requires_confirmation: bool
     organizations_need_approval: bool
     closes_at: dt.datetime | None
+    version: dt.datetime  # Petition.updated_at: part of the key of whatever shows its text
 
     @property
     def is_open(self) -> bool:
         return self.closes_at is None or self.closes_at > utcnow()
 
 
-def signing_terms(slug: str) -> SigningTerms:
-    """The :class:`SigningTerms` of petition ``slug`` (404 if there is none), at most
-    ``PAGE_CACHE_SECONDS`` old in each worker, like the page that shows them."""
+def terms_of(slug: str) -> Terms:
+    """The :class:`Terms` of petition ``slug``, read at most once every
+    ``PETITION_CHECK_SECONDS`` in each worker; a 404 if there is none.
+
+    Reading the row on every request would cost a page view a third of its time; once a second,
+    an edit reaches every worker within that second, and the version in their keys keeps any
+    worker from serving what it cached of an older one.
+    """
 
     def load():
         # A connection of its own, back in the pool before the signature takes one: a request
@@ -64,13 +69,14 @@ def signing_terms(slug: str) -> SigningTerms:
                     Petition.requires_confirmation,
                     Petition.organizations_need_approval,
                     Petition.closes_at,
+                    Petition.updated_at,
                 ).where(Petition.slug == slug)
             ).first()
         if row is None:
             abort(404)
-        return SigningTerms(*row)
+        return Terms(*row)
 
-    return cached(_page_cache, ("terms", slug), current_app.config["PAGE_CACHE_SECONDS"], load)
+    return cached(("terms", slug), current_app.config["PETITION_CHECK_SECONDS"], load)
 
 
 def see_other(endpoint: str, **values):

@@ -10,7 +10,7 @@ from flask import current_app, redirect, render_template, request, session, url_
 from flask_babel import get_locale
 from sqlalchemy import func, select
 
-from ..cache import TTLCache, cached
+from ..cache import cached
 from ..countries import country_choices, country_name
 from ..database import database_answers
 from ..extensions import db
@@ -19,10 +19,7 @@ from ..models import Petition, Signature, count_signatures
 from ..sharing import SITE_SOURCES, petition_url, site_origin
 from ..signing.forms import SOURCE, SignatureForm, clean_source
 from . import bp, services
-from .pages import _page_cache, get_petition_or_404, render_petition_page
-
-_listed_totals = TTLCache(maxsize=1024)
-
+from .pages import get_petition_or_404, render_petition_page, terms_of
 
 # The sources the site's own links set each have a page of their own in the cache, as has no
 # source at all; every other source shares one (see cacheable_page).
@@ -45,8 +42,9 @@ def cacheable_page(slug: str, source: str) -> tuple[bytes, str]:
     value), and its ETag: the same bytes for every such visitor (its form token is not theirs:
     see :mod:`petition.signing.form_token`).
 
-    The page is rendered at most once every ``PAGE_CACHE_SECONDS`` per language and origin in
-    each worker process for each of :data:`SHARED_SOURCES`, and once for every other source: with
+    The page is rendered at most once every ``PAGE_CACHE_SECONDS`` per version of the petition,
+    language and origin in each worker process for each of :data:`SHARED_SOURCES`, and once for
+    every other source: with
     :data:`SOURCE_MARKER` where the source goes (the form's hidden ``source``, the language
     links), kept split around each marker and joined with the visitor's source on the way out.
     So a crawler that varies ``?source=`` makes no render and no entry of its own, and a
@@ -55,7 +53,8 @@ def cacheable_page(slug: str, source: str) -> tuple[bytes, str]:
     escapes; that is checked here, not assumed.
     """
     shared = source if source in SHARED_SOURCES else SOURCE_MARKER
-    key = (slug, str(get_locale()), shared, site_origin())
+    terms = terms_of(slug)
+    key = ("page", terms.id, terms.version, str(get_locale()), shared, site_origin())
 
     def render():
         petition = get_petition_or_404(slug)
@@ -64,7 +63,7 @@ def cacheable_page(slug: str, source: str) -> tuple[bytes, str]:
         etag = hashlib.sha1(body, usedforsecurity=False).hexdigest()
         return CachedPage(tuple(body.split(SOURCE_MARKER.encode())), etag)
 
-    page = cached(_page_cache, key, current_app.config["PAGE_CACHE_SECONDS"], render)
+    page = cached(key, current_app.config["PAGE_CACHE_SECONDS"], render)
     if shared == source:
         return page.parts[0], page.etag
     if not SOURCE.fullmatch(source):
@@ -122,8 +121,7 @@ def signatories(slug):
     listed_max = current_app.config["SIGNATORIES_LISTED_MAX"]
     # Neither the count nor a page reads more than the newest ``listed_max`` rows of the filter.
     total = cached(
-        _listed_totals,
-        (petition.id, kind, country),
+        ("listed", petition.id, kind, country),
         current_app.config["COUNTS_CACHE_SECONDS"],
         lambda: db.session.scalar(select(func.count()).select_from(query.limit(listed_max + 1).subquery())),
     )

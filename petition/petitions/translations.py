@@ -13,7 +13,7 @@ from flask_babel import get_locale
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Petition, PetitionTranslation
+from ..models import Petition, PetitionTranslation, utcnow
 from .importer import StatementError
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,8 @@ def load_translation(statement: dict) -> tuple[Petition, bool]:
         db.session.add(translation)
     for field in TRANSLATED_FIELDS:
         setattr(translation, field, statement[field])
+    # A new version of what the petition's pages show: no worker serves the old one again.
+    petition.updated_at = utcnow()
     db.session.flush()
     if language not in current_app.config["LANGUAGES"]:
         log.warning("translation %s of %s stored, but the site does not speak %s", language, slug, language)

@@ -41,9 +41,9 @@ def take_signature(slug, token_field: str, show_form, default_source: str = "") 
     """The steps both sign forms take: the petition must be open, the form token genuine and
     the fields valid; a filled honeypot is answered like a signature but stores nothing.
     ``show_form(petition, form, status=, refused=)`` renders the form again."""
-    # The hot path of a viral petition: a few cached columns of the petition, the form, two
-    # INSERTs. The whole petition is loaded only to show the form again with its errors.
-    terms = pages.signing_terms(slug)
+    # The hot path of a viral petition: a few columns of the petition, the form, the INSERTs.
+    # The whole petition is loaded only to show the form again with its errors.
+    terms = pages.terms_of(slug)
     if not terms.is_open:
         # First, whatever the token: a form left open past the closing time learns why at once.
         return Outcome(result=CLOSED)
