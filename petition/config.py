@@ -141,8 +141,9 @@ ENVIRONMENTS = ("development", "production")
 
 def check_environment(app):
     """Refuse to start on unsafe settings: an unknown ``PETITION_ENV``, production without a real
-    secret or without ``BASE_URL``. In production, harden cookies and answer only ``BASE_URL``'s
-    host; in development without ``SECRET_KEY``, use the installation's own (instance_secret)."""
+    secret, without ``BASE_URL`` or with rate limits counted in each process. In production,
+    harden cookies and answer only ``BASE_URL``'s host; in development without ``SECRET_KEY``,
+    use the installation's own (instance_secret)."""
     environment = app.config["PETITION_ENV"]
     if environment not in ENVIRONMENTS:
         # A typo such as "prod" must not run as development, on settings meant for a laptop.
@@ -167,6 +168,14 @@ def check_environment(app):
         raise RuntimeError(
             "PETITION_ENV=production needs BASE_URL, the site's public origin, e.g. "
             "BASE_URL=https://sign.example.org: every absolute link is built from it"
+        )
+    if app.config["RATELIMIT_ENABLED"] and app.config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        # Each gunicorn worker would count on its own: N workers, N times the limits on signing
+        # and on guessing passwords.
+        raise RuntimeError(
+            "PETITION_ENV=production needs RATELIMIT_STORAGE_URI set to a storage every worker "
+            "shares, e.g. RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379: memory:// counts in "
+            "each process"
         )
     if app.config.get("TRUSTED_HOSTS") is None:
         app.config["TRUSTED_HOSTS"] = [urlsplit(app.config["BASE_URL"]).hostname]
