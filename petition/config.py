@@ -3,6 +3,7 @@
 import os
 import secrets
 import tempfile
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -43,6 +44,14 @@ class Config:
     RATELIMIT_SIGN = "100 per minute;2000 per hour"
     RATELIMIT_LOGIN = "10 per minute;50 per hour"
     RATELIMIT_EMAILED_LINKS = "30 per minute"
+    # Failed sign-ins on one account, in a row, that lock it for
+    # LOGIN_LOCK_MINUTES; each failure after that locks it again.
+    LOGIN_LOCK_AFTER = 5
+    LOGIN_LOCK_MINUTES = 15
+    # An organizer's session ends after this long without a request.
+    ORGANIZER_IDLE_MINUTES = 12 * 60
+    # The clock of sign-in (idle time, lockout): seconds since the epoch.
+    AUTH_CLOCK = time.time
     # How many proxies in front of the app set X-Forwarded-For/-Proto (nginx: 1).
     PROXY_COUNT = 0
 
