@@ -44,13 +44,18 @@ class Config:
     RATELIMIT_SIGN = "100 per minute;2000 per hour"
     RATELIMIT_LOGIN = "10 per minute;50 per hour"
     RATELIMIT_EMAILED_LINKS = "30 per minute"
-    # Failed sign-ins on one account, in a row, that lock it for
+    # The second step of an organizer's sign-in (the code), per address.
+    RATELIMIT_LOGIN_CODE = "5 per minute;30 per hour"
+    # Failed sign-ins (password or code) on one account, in a row, that lock it for
     # LOGIN_LOCK_MINUTES; each failure after that locks it again.
     LOGIN_LOCK_AFTER = 5
     LOGIN_LOCK_MINUTES = 15
     # An organizer's session ends after this long without a request.
     ORGANIZER_IDLE_MINUTES = 12 * 60
-    # The clock of sign-in (idle time, lockout): seconds since the epoch.
+    # Whether accounts that can see signers' personal data must use a second factor; unset:
+    # yes in production, no in development.
+    ORGANIZER_2FA_REQUIRED = None
+    # The clock of sign-in (idle time, lockout, one-time codes): seconds since the epoch.
     AUTH_CLOCK = time.time
     # How many proxies in front of the app set X-Forwarded-For/-Proto (nginx: 1).
     PROXY_COUNT = 0
@@ -161,6 +166,8 @@ def check_environment(app):
         )
     if app.config.get("BASE_URL"):
         app.config["BASE_URL"] = site_origin_from(app.config["BASE_URL"])
+    if app.config.get("ORGANIZER_2FA_REQUIRED") is None:
+        app.config["ORGANIZER_2FA_REQUIRED"] = environment == "production"
     if environment != "production":
         if not app.config.get("SECRET_KEY"):
             app.config["SECRET_KEY"] = instance_secret(app.instance_path)

@@ -327,9 +327,10 @@ def test_production_refuses_per_process_rate_limits(monkeypatch, shipped_limits)
 
 def test_production_starts_with_a_shared_rate_limit_storage(shipped_limits):
     app = create_app(production_settings(RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379"))
-    assert app.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379"
+    assert app.config["ORGANIZER_2FA_REQUIRED"] is True
 
 
-def test_development_keeps_per_process_rate_limits(shipped_limits):
+def test_development_keeps_per_process_rate_limits_and_optional_second_factor(shipped_limits):
     app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert app.config["ORGANIZER_2FA_REQUIRED"] is False

@@ -17,7 +17,7 @@ from zxcvbn import zxcvbn
 
 from ..extensions import db, login_manager
 from ..mail import queue_email
-from ..models import Organizer, utcnow
+from ..models import Organizer, OrganizerRole, utcnow
 from ..sharing import absolute_url
 from ..signing.forms import LOOKALIKE_MESSAGE, has_lookalikes
 from . import audit
@@ -29,6 +29,9 @@ MIN_PASSWORD_LENGTH = 12
 # long that starts with something other than a common password is not a common password.
 CHECKED_LENGTH = 100
 LAST_SEEN = "organizer_seen"  # session key: when this session last made a request
+PENDING = "organizer_pending"  # session key: the account whose password was right, awaiting its code
+PENDING_SINCE = "organizer_pending_since"
+PENDING_SECONDS = 600
 
 
 def clock() -> float:
@@ -159,7 +162,7 @@ def authenticate(email: str, password: str) -> Organizer | None:
 
 
 def record_failure(organizer: Organizer, step: str) -> None:
-    """Count a failed password; at ``LOGIN_LOCK_AFTER`` in a row, lock the account for
+    """Count a failed password or code; at ``LOGIN_LOCK_AFTER`` in a row, lock the account for
     ``LOGIN_LOCK_MINUTES`` and tell its owner by email."""
     organizer.failed_logins += 1
     audit.record("login.failed", organizer=organizer, step=step)
@@ -197,7 +200,7 @@ def signed_in_organizer() -> Organizer:
 
 
 def complete_sign_in(organizer: Organizer) -> None:
-    """Password right: a new session, and the failures counted so far forgiven."""
+    """Password (and code) right: a new session, and the failures counted so far forgiven."""
     start_session(organizer)
     organizer.failed_logins = 0
     organizer.locked_until = None
@@ -210,6 +213,29 @@ def end_sessions(organizer: Organizer) -> None:
     """End every session of ``organizer``, on every worker and host: the version each one
     carries is no longer the account's. The caller commits."""
     organizer.session_version += 1
+
+
+def await_second_factor(organizer: Organizer) -> None:
+    """The password was right: a new session that remembers whose code to ask for, and opens
+    nothing else."""
+    session.clear()
+    session[PENDING] = organizer.get_id()
+    session[PENDING_SINCE] = int(clock())
+
+
+def pending_organizer() -> Organizer | None:
+    """The organizer whose code the second step asks for, while that step is fresh."""
+    since = session.get(PENDING_SINCE)
+    if since is None or clock() - since > PENDING_SECONDS:
+        return None
+    return organizer_from_id(session.get(PENDING))
+
+
+def sees_personal_data(organizer: Organizer) -> bool:
+    """Administrators, owners and moderators see signers' names and addresses."""
+    return organizer.is_admin or any(
+        role.role in (OrganizerRole.OWNER, OrganizerRole.MODERATOR) for role in organizer.roles
+    )
 
 
 def idle_too_long() -> bool:

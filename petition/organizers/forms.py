@@ -25,6 +25,16 @@ class LoginForm(Form):
     )
 
 
+class CodeForm(Form):
+    """A code from the authenticator app, or a recovery code."""
+
+    code = StringField(
+        _l("Code"),
+        validators=[InputRequired(message=_l("Enter the code.")), Length(max=40)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"},
+    )
+
+
 class ChangePasswordForm(Form):
     """The current password, and a new one typed twice; ``email`` is the account's (a password
     may not hold it)."""

@@ -21,15 +21,19 @@ from ..errors import handle_too_many_requests, retry_after
 from ..extensions import db, limiter
 from ..models import Petition, Signature, count_signatures
 from ..petitions.pages import get_petition_or_404
-from . import audit, auth, bp, insight, moderation
+from . import audit, auth, bp, insight, moderation, two_factor
 from .export_forms import ExportFilterForm
-from .forms import LoginForm
+from .forms import CodeForm, LoginForm
 
 log = logging.getLogger(__name__)
 
 
 def login_limit():
     return current_app.config["RATELIMIT_LOGIN"]
+
+
+def code_limit():
+    return current_app.config["RATELIMIT_LOGIN_CODE"]
 
 
 def account_limit():
@@ -63,16 +67,22 @@ def paused(form, field, minutes: int):
     field.errors = [
         _("Too many failed attempts to sign in. Try again in %(minutes)s minutes.", minutes=minutes)
     ]
-    return render_template("organizers/login.html", form=form), 429, {"Retry-After": str(minutes * 60)}
+    template = "organizers/login.html" if field.name == "password" else "organizers/login_code.html"
+    return render_template(template, form=form), 429, {"Retry-After": str(minutes * 60)}
 
 
 @bp.errorhandler(429)
 def too_many_attempts(error):
     """A rate limit refused a sign-in: say so on its form (other pages get the site's 429 page)."""
-    if request.endpoint != "organizers.login":
+    if request.endpoint == "organizers.login":
+        form = LoginForm()
+        field = form.password
+    elif request.endpoint == "organizers.login_code":
+        form = CodeForm()
+        field = form.code
+    else:
         return handle_too_many_requests(error)
-    form = LoginForm()
-    return paused(form, form.password, max(1, math.ceil((retry_after() or 60) / 60)))
+    return paused(form, field, max(1, math.ceil((retry_after() or 60) / 60)))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -88,6 +98,10 @@ def login():
         except auth.AccountLocked as locked:
             db.session.commit()
             return paused(form, form.password, locked.minutes)
+        if organizer is not None and organizer.totp_secret:
+            auth.await_second_factor(organizer)
+            db.session.commit()
+            return redirect(url_for(".login_code", next=request.args.get("next")), code=303)
         if organizer is not None:
             auth.complete_sign_in(organizer)
             db.session.commit()
@@ -96,6 +110,34 @@ def login():
         form.password.errors.append(_("That email address and password do not match an account."))
     status = 422 if request.method == "POST" else 200
     return render_template("organizers/login.html", form=form), status
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(code_limit, methods=["POST"])
+def login_code():
+    """The second step of signing in: a code from the app, or a recovery code."""
+    organizer = auth.pending_organizer()
+    if organizer is None:
+        flash(_("Sign in again: that step has expired."), "info")
+        return redirect(url_for(".login", next=request.args.get("next")), code=303)
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            auth.check_not_locked(organizer)
+        except auth.AccountLocked as locked:
+            return paused(form, form.code, locked.minutes)
+        used = two_factor.use_code(organizer, form.code.data)
+        if used is not None:
+            if used == "recovery":
+                audit.record("2fa.recovery_used", organizer=organizer)
+            auth.complete_sign_in(organizer)
+            db.session.commit()
+            return redirect(safe_next(request.args.get("next")), code=303)
+        auth.record_failure(organizer, "code")
+        db.session.commit()
+        form.code.errors.append(_("That code is not right, or was used already."))
+    status = 422 if request.method == "POST" else 200
+    return render_template("organizers/login_code.html", form=form), status
 
 
 @bp.post("/logout")
