@@ -13,7 +13,7 @@ from petition.models import AuditEvent, Organizer
 from petition.organizers import auth
 
 from .conftest import ORGANIZER_EMAIL, ORGANIZER_PASSWORD, csrf_token, login
-from .support import texts
+from .support import parse_html
 
 PAUSED = "Too many failed attempts to sign in."
 WRONG = "That email address and password do not match an account."
@@ -42,9 +42,11 @@ def logout(client):
 
 
 def errors_beside(response, field: str) -> list[str]:
-    """The error messages shown beside the field ``field`` (by its id)."""
-    html = response.get_data(as_text=True)
-    return [text for text in texts(html, "error-message") if text] if f'id="{field}-error"' in html else []
+    """The error messages shown beside the field named ``field``."""
+    elements = parse_html(response.get_data(as_text=True)).elements
+    return [
+        " ".join("".join(e["text"]).split()) for e in elements if e["attrs"].get("id") == f"{field}-error"
+    ]
 
 
 def change_password(client, current=ORGANIZER_PASSWORD, new="a brand new long passphrase", confirm=None):

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required, logout_user
 from ..extensions import db, limiter
 from . import audit, auth, bp, two_factor
 from .forms import ChangePasswordForm, CodeForm
-from .routes import code_limit
+from .routes import code_limit, login_limit
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ def check_organizer_session():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
+@limiter.limit(login_limit, methods=["POST"])  # each post checks the current password
 def change_password():
     """A new password ends every other session of the account; this one goes on, re-issued."""
     form = ChangePasswordForm(email=current_user.email)

@@ -109,7 +109,8 @@ def check_new_password(email: str, password: str) -> None:
 
 
 def create_organizer(email: str, password: str) -> Organizer:
-    """Add an organizer, or set a new password for an existing one (ending its sessions)."""
+    """Add an organizer, or set a new password for an existing one (ending its sessions and
+    opening its lock)."""
     email = normalized_email(email)
     check_new_password(email, password)
     organizer = db.session.scalar(select(Organizer).where(Organizer.email == email))
@@ -117,7 +118,10 @@ def create_organizer(email: str, password: str) -> Organizer:
         organizer = Organizer(email=email)
         db.session.add(organizer)
     else:
+        # A new password from the command line: the old sessions end and the lock, if any, opens.
         end_sessions(organizer)
+        organizer.failed_logins = 0
+        organizer.locked_until = None
     organizer.set_password(password)
     db.session.flush()
     return organizer
