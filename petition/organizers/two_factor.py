@@ -26,7 +26,7 @@ def qr_code_svg(organizer: Organizer, secret: str) -> str:
     """The QR code an authenticator app scans, as an SVG element for the page."""
     issuer = current_app.config.get("BASE_URL") or "petition"
     uri = pyotp.TOTP(secret).provisioning_uri(name=organizer.email, issuer_name=issuer.split("://")[-1])
-    return segno.make(uri, error="m").svg_inline(scale=4, title="QR code")
+    return segno.make(uri, error="m").svg_inline(scale=4, light="#fff", title="QR code")
 
 
 def matching_step(secret: str, code: str) -> int | None:
