@@ -300,6 +300,19 @@ def test_a_locked_account_and_an_unknown_address_look_alike(make_app, organizer)
     assert PAUSED in errors_beside(refused, "password")[0]
 
 
+def test_a_new_password_from_the_command_line_opens_the_lock_and_ends_sessions(app, runner, organizer):
+    logged_in, locked_out = app.test_client(), app.test_client()
+    login(logged_in)
+    fail(locked_out, 5)
+    assert login(locked_out).status_code == 429
+
+    result = runner.invoke(args=["organizer", "create", ORGANIZER_EMAIL], input="another long passphrase\n")
+
+    assert result.exit_code == 0, result.output
+    assert logged_in.get("/admin/").status_code == 302
+    assert login(locked_out, password="another long passphrase").status_code == 303
+
+
 # Production
 
 
