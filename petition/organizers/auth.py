@@ -168,7 +168,9 @@ def authenticate(email: str, password: str) -> Organizer | None:
 def record_failure(organizer: Organizer, step: str) -> None:
     """Count a failed password or code; at ``LOGIN_LOCK_AFTER`` in a row, lock the account for
     ``LOGIN_LOCK_MINUTES`` and tell its owner by email."""
-    organizer.failed_logins += 1
+    # Counted in the database, so that guesses sent at once to several workers all count.
+    organizer.failed_logins = Organizer.failed_logins + 1
+    db.session.flush()
     audit.record("login.failed", organizer=organizer, step=step)
     log.info("organizer sign-in failed: %s (%s)", organizer.id, step)
     if organizer.failed_logins < current_app.config["LOGIN_LOCK_AFTER"]:
