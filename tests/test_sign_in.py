@@ -198,6 +198,16 @@ def test_change_password_is_in_the_audit_record(app, client, organizer):
     assert audit_actions(app)[-1] == "password.change"
 
 
+def test_change_password_without_csrf_token_is_refused(app, client, organizer):
+    login(client)
+    fields = {"current_password": ORGANIZER_PASSWORD, "new_password": "a brand new long passphrase"}
+    response = client.post(
+        "/admin/account/password", data={**fields, "confirm_password": fields["new_password"]}
+    )
+    assert response.status_code == 400
+    assert stored(app).check_password(ORGANIZER_PASSWORD)
+
+
 @pytest.mark.parametrize(
     ("email", "password", "message"),
     [

@@ -322,3 +322,21 @@ def test_enrolment_page_links_from_the_dashboard(client, organizer):
     html = client.get("/admin/").get_data(as_text=True)
     assert re.search(r'href="/admin/account/2fa"', html)
     assert re.search(r'href="/admin/account/password"', html)
+
+
+def test_the_code_step_keeps_where_the_organizer_was_going(client, enrolled, clock, petition):
+    secret, _codes = enrolled
+    target = f"/admin/p/{petition.slug}"
+    response = login(client, next_url=target)
+    assert response.status_code == 303
+    step = response.headers["Location"]
+    token = csrf_token(client.get(step).get_data(as_text=True))
+    response = client.post(step, data={"csrf_token": token, "code": pyotp.TOTP(secret).at(clock.now)})
+    assert response.status_code == 303
+    assert response.headers["Location"] == target
+
+
+def test_the_enrolment_page_is_for_organizers_only(client, organizer):
+    response = client.get("/admin/account/2fa")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/admin/login")
