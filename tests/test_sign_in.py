@@ -17,6 +17,7 @@ from .support import parse_html
 
 PAUSED = "Too many failed attempts to sign in."
 WRONG = "That email address and password do not match an account."
+EASY = "This password is too easy to guess: avoid repeated characters, runs and keyboard rows."
 
 
 def session_cookie(client) -> str:
@@ -172,8 +173,19 @@ def test_change_password_needs_the_current_password(app, client, organizer):
         ("password1234", "This password is on a list of common passwords. Choose another."),
         ("qwertyuiopasdfgh", "This password is on a list of common passwords. Choose another."),
         ("my organizer account", "Do not use your email address in your password."),
+        (" " * 12, EASY),
+        ("qwertyqwerty", EASY),
+        ("Password1234!", EASY),
     ],
-    ids=["short", "common", "made-of-common-ones", "holds-the-local-part"],
+    ids=[
+        "short",
+        "common",
+        "made-of-common-ones",
+        "holds-the-local-part",
+        "spaces",
+        "repeat",
+        "common-and-more",
+    ],
 )
 def test_change_password_refuses_a_weak_one_beside_its_field(app, client, organizer, password, message):
     login(client)

@@ -28,6 +28,9 @@ MIN_PASSWORD_LENGTH = 12
 # zxcvbn looks at this much of a password: its work grows with the length, and a password this
 # long that starts with something other than a common password is not a common password.
 CHECKED_LENGTH = 100
+# zxcvbn's score 2: a million guesses or more. Below it: twelve spaces, "aaaaaaaaaaaa",
+# "qwertyqwerty", "Password1234!".
+MIN_SCORE = 2
 LAST_SEEN = "organizer_seen"  # session key: when this session last made a request
 PENDING = "organizer_pending"  # session key: the account whose password was right, awaiting its code
 PENDING_SINCE = "organizer_pending_since"
@@ -89,23 +92,23 @@ def normalized_email(email: str) -> str:
         raise ValueError(_("Enter a valid email address, like name@example.org.")) from error
 
 
-def is_common_password(password: str) -> bool:
-    """Whether zxcvbn finds ``password`` made only of entries of its common-password list."""
-    matches = zxcvbn(password[:CHECKED_LENGTH])["sequence"]
-    return all(match.get("dictionary_name") == "passwords" for match in matches)
-
-
 def check_new_password(email: str, password: str) -> None:
-    """Refuse a password that is short, common, or holds the address's local part: a ValueError
-    with a message for the user."""
+    """Refuse a password that is short, holds the address's local part, is made of common
+    passwords (zxcvbn's list) or is otherwise easy to guess: a ValueError with a message for
+    the user."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValueError(_("Use at least %(count)s characters.", count=MIN_PASSWORD_LENGTH))
     local_part = (email or "").strip().rpartition("@")[0].lower()
     # A local part of one or two letters would refuse half of all passwords and protect nothing.
     if len(local_part) >= 3 and local_part in password.lower():
         raise ValueError(_("Do not use your email address in your password."))
-    if is_common_password(password):
+    analysis = zxcvbn(password[:CHECKED_LENGTH])
+    if all(match.get("dictionary_name") == "passwords" for match in analysis["sequence"]):
         raise ValueError(_("This password is on a list of common passwords. Choose another."))
+    if analysis["score"] < MIN_SCORE:
+        raise ValueError(
+            _("This password is too easy to guess: avoid repeated characters, runs and keyboard rows.")
+        )
 
 
 def create_organizer(email: str, password: str) -> Organizer:
