@@ -284,6 +284,14 @@ def test_the_lock_opens_after_its_minutes(app, client, organizer, clock):
     assert stored(app).failed_logins == 0
 
 
+def test_the_lock_message_counts_down_to_one_minute(app, client, organizer, clock):
+    fail(client, 5)
+    clock.forward(14 * 60 + 30)
+    assert errors_beside(login(client), "password") == [
+        "Error: Too many failed attempts to sign in. Try again in 1 minute."
+    ]
+
+
 def test_a_failure_after_the_lock_locks_again(app, client, organizer, clock):
     fail(client, 5)
     clock.forward(16 * 60)

@@ -14,6 +14,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 
@@ -65,7 +66,11 @@ def paused(form, field, minutes: int):
     """The sign-in form again, saying that signing in is paused: the same page for a locked
     account and for an address refused by the rate limits."""
     field.errors = [
-        _("Too many failed attempts to sign in. Try again in %(minutes)s minutes.", minutes=minutes)
+        ngettext(
+            "Too many failed attempts to sign in. Try again in %(num)s minute.",
+            "Too many failed attempts to sign in. Try again in %(num)s minutes.",
+            minutes,
+        )
     ]
     template = "organizers/login.html" if field.name == "password" else "organizers/login_code.html"
     return render_template(template, form=form), 429, {"Retry-After": str(minutes * 60)}
