@@ -41,11 +41,13 @@ def enrol(client, clock):
     """Turn two-factor sign-in on as the user does; return the secret and the recovery codes."""
     page = client.get("/admin/account/2fa")
     assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "no-store"
     html = page.get_data(as_text=True)
     secret = element_text(html, "totp-secret")
     assert "<svg" in html, "the QR code is drawn in the page"
     response = post_code(client, "/admin/account/2fa", pyotp.TOTP(secret).at(clock.now))
     assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
     codes = [e["text"][0] for e in parse_html(response.get_data(as_text=True)).elements if e["tag"] == "code"]
     return secret, codes
 

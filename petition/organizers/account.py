@@ -14,6 +14,8 @@ from .routes import code_limit, login_limit
 
 log = logging.getLogger(__name__)
 
+# The pages with the secret or the recovery codes: kept by no browser or proxy cache.
+NOT_STORED = {"Cache-Control": "no-store"}
 SHOWN_KEY = "totp_shown"  # session key: the secret shown, until a code from it confirms it
 # What an account that must enrol may still open.
 BEFORE_ENROLMENT = {"organizers.two_factor", "organizers.logout", "organizers.login"}
@@ -90,14 +92,15 @@ def two_factor_page():
             auth.start_session(organizer)
             db.session.commit()
             log.info("organizer enrolled a second factor: %s", organizer.id)
-            return render_template("organizers/recovery_codes.html", codes=codes)
+            return render_template("organizers/recovery_codes.html", codes=codes), 200, NOT_STORED
         form.code.errors.append(_("That code is not right. Check the clock of your phone and try again."))
     session[SHOWN_KEY] = secret
     status = 422 if request.method == "POST" else 200
-    return render_template(
+    page = render_template(
         "organizers/two_factor.html",
         form=form,
         enrolled=False,
         secret=secret,
         qr_code=two_factor.qr_code_svg(organizer, secret),
-    ), status
+    )
+    return page, status, NOT_STORED
