@@ -3,6 +3,7 @@
 import os
 import secrets
 import tempfile
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -43,6 +44,19 @@ class Config:
     RATELIMIT_SIGN = "100 per minute;2000 per hour"
     RATELIMIT_LOGIN = "10 per minute;50 per hour"
     RATELIMIT_EMAILED_LINKS = "30 per minute"
+    # The second step of an organizer's sign-in (the code), per address.
+    RATELIMIT_LOGIN_CODE = "5 per minute;30 per hour"
+    # Failed sign-ins (password or code) on one account, in a row, that lock it for
+    # LOGIN_LOCK_MINUTES; each failure after that locks it again.
+    LOGIN_LOCK_AFTER = 5
+    LOGIN_LOCK_MINUTES = 15
+    # An organizer's session ends after this long without a request.
+    ORGANIZER_IDLE_MINUTES = 12 * 60
+    # Whether accounts that can see signers' personal data must use a second factor; unset:
+    # yes in production, no in development.
+    ORGANIZER_2FA_REQUIRED = None
+    # The clock of sign-in (idle time, lockout, one-time codes): seconds since the epoch.
+    AUTH_CLOCK = time.time
     # How many proxies in front of the app set X-Forwarded-For/-Proto (nginx: 1).
     PROXY_COUNT = 0
 
@@ -146,8 +160,9 @@ ENVIRONMENTS = ("development", "production")
 
 def check_environment(app):
     """Refuse to start on unsafe settings: an unknown ``PETITION_ENV``, production without a real
-    secret or without ``BASE_URL``. In production, harden cookies and answer only ``BASE_URL``'s
-    host; in development without ``SECRET_KEY``, use the installation's own (instance_secret)."""
+    secret, without ``BASE_URL`` or with rate limits counted in each process. In production,
+    harden cookies and answer only ``BASE_URL``'s host; in development without ``SECRET_KEY``,
+    use the installation's own (instance_secret)."""
     environment = app.config["PETITION_ENV"]
     if environment not in ENVIRONMENTS:
         # A typo such as "prod" must not run as development, on settings meant for a laptop.
@@ -156,6 +171,8 @@ def check_environment(app):
         )
     if app.config.get("BASE_URL"):
         app.config["BASE_URL"] = site_origin_from(app.config["BASE_URL"])
+    if app.config.get("ORGANIZER_2FA_REQUIRED") is None:
+        app.config["ORGANIZER_2FA_REQUIRED"] = environment == "production"
     if environment != "production":
         if not app.config.get("SECRET_KEY"):
             app.config["SECRET_KEY"] = instance_secret(app.instance_path)
@@ -172,6 +189,14 @@ def check_environment(app):
         raise RuntimeError(
             "PETITION_ENV=production needs BASE_URL, the site's public origin, e.g. "
             "BASE_URL=https://sign.example.org: every absolute link is built from it"
+        )
+    if app.config["RATELIMIT_ENABLED"] and app.config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        # Each gunicorn worker would count on its own: N workers, N times the limits on signing
+        # and on guessing passwords.
+        raise RuntimeError(
+            "PETITION_ENV=production needs RATELIMIT_STORAGE_URI set to a storage every worker "
+            "shares, e.g. RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379: memory:// counts in "
+            "each process"
         )
     if app.config.get("TRUSTED_HOSTS") is None:
         app.config["TRUSTED_HOSTS"] = [urlsplit(app.config["BASE_URL"]).hostname]

@@ -63,6 +63,13 @@ def retry_after() -> int | None:
     return max(1, int(reset_at - time.time()))  # whole seconds, as Flask-Limiter renders it
 
 
+def handle_too_many_requests(error):
+    """The 429 page, with ``Retry-After``."""
+    body, status, headers = render_error(error)
+    seconds = retry_after()
+    return body, status, dict(headers) | ({"Retry-After": str(seconds)} if seconds else {})
+
+
 def register(app):
     @app.errorhandler(HTTPException)
     def handle_http_error(error):
@@ -75,11 +82,7 @@ def register(app):
         message = _("This site does not answer to that host name.")
         return message, error.code, {"Content-Type": "text/plain; charset=utf-8"}
 
-    @app.errorhandler(429)
-    def handle_too_many_requests(error):
-        body, status, headers = render_error(error)
-        seconds = retry_after()
-        return body, status, dict(headers) | ({"Retry-After": str(seconds)} if seconds else {})
+    app.register_error_handler(429, handle_too_many_requests)
 
     @app.errorhandler(InternalServerError)
     def handle_server_error(error):

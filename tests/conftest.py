@@ -4,6 +4,7 @@ and logs in the way a user does, and the bundled petition."""
 import os
 import re
 import socket
+import time
 from email import message_from_bytes
 from email.policy import default as email_policy
 from html import unescape as html_unescape
@@ -150,6 +151,26 @@ def organizer(app):
         create_organizer(ORGANIZER_EMAIL, ORGANIZER_PASSWORD)
         _db.session.commit()
     return ORGANIZER_EMAIL
+
+
+class Clock:
+    """The sign-in clock (``AUTH_CLOCK``), moved by the test."""
+
+    def __init__(self):
+        self.now = time.time()
+
+    def __call__(self):
+        return self.now
+
+    def forward(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(app, monkeypatch):
+    fake = Clock()
+    monkeypatch.setitem(app.config, "AUTH_CLOCK", fake)
+    return fake
 
 
 def csrf_token(html: str) -> str:

@@ -81,9 +81,16 @@ def signer_context(message: OutboxMessage) -> dict:
     }
 
 
+# Emails to an organizer's account: everything they say is in the message's context.
+ACCOUNT_TEMPLATES = {"account_locked"}
+
+
 def render_message(message: OutboxMessage) -> None:
     """Fill in subject and bodies from ``emails/<template>.*`` in the message's language."""
-    context = signer_context(message)
+    if message.template in ACCOUNT_TEMPLATES:
+        context = dict(message.context)
+    else:
+        context = signer_context(message)
     if message.template == "update":
         # Imported here: the updates package imports this module (for Cancelled).
         from ..updates.delivery import update_context

@@ -38,6 +38,11 @@ class Organizer(UserMixin, db.Model):
         back_populates="organizer", cascade="all, delete-orphan", passive_deletes=True
     )
 
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session and the remember cookie: the id and the session
+        version, so that raising the version makes every copy of the cookie worthless."""
+        return f"{self.id}:{self.session_version}"
+
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method="scrypt")
 

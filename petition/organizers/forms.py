@@ -5,10 +5,11 @@ import datetime as dt
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.fields import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import EqualTo, InputRequired, Length, Optional, ValidationError
 
 from ..forms import Form
 from ..models import Signature
+from .auth import check_new_password
 
 
 class LoginForm(Form):
@@ -22,6 +23,50 @@ class LoginForm(Form):
         validators=[InputRequired(message=_l("Enter your password.")), Length(max=200)],
         render_kw={"autocomplete": "current-password"},
     )
+
+
+class CodeForm(Form):
+    """A code from the authenticator app, or a recovery code."""
+
+    code = StringField(
+        _l("Code"),
+        validators=[InputRequired(message=_l("Enter the code.")), Length(max=40)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"},
+    )
+
+
+class ChangePasswordForm(Form):
+    """The current password, and a new one typed twice; ``email`` is the account's (a password
+    may not hold it)."""
+
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[InputRequired(message=_l("Enter your current password.")), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[InputRequired(message=_l("Enter a new password.")), Length(max=200)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm_password = PasswordField(
+        _l("New password again"),
+        validators=[
+            InputRequired(message=_l("Enter the new password again.")),
+            EqualTo("new_password", message=_l("The two passwords are not the same.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+    def __init__(self, *args, email: str = "", **kwargs):
+        self.email = email
+        super().__init__(*args, **kwargs)
+
+    def validate_new_password(self, field):
+        try:
+            check_new_password(self.email, field.data)
+        except ValueError as error:
+            raise ValidationError(str(error)) from error
 
 
 # The days a filter may name: any day a signature can have been made on, with room on both sides;

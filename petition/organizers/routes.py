@@ -1,6 +1,7 @@
 """The organizers' side: login, dashboards, the signatory CSV."""
 
 import logging
+import math
 from urllib.parse import urlsplit
 
 from flask import (
@@ -9,24 +10,46 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_babel import ngettext
+from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 
+from ..errors import handle_too_many_requests, retry_after
 from ..extensions import db, limiter
 from ..models import Petition, Signature, count_signatures
 from ..petitions.pages import get_petition_or_404
-from . import auth, bp, insight, moderation
+from . import audit, auth, bp, insight, moderation, two_factor
 from .export_forms import ExportFilterForm
-from .forms import LoginForm
+from .forms import CodeForm, LoginForm
 
 log = logging.getLogger(__name__)
 
 
 def login_limit():
     return current_app.config["RATELIMIT_LOGIN"]
+
+
+def code_limit():
+    return current_app.config["RATELIMIT_LOGIN_CODE"]
+
+
+def account_limit():
+    """Failed sign-ins per address typed, known or not: an unknown address is refused after as
+    many failures as an account is locked after, so the refusal tells nobody which exist."""
+    config = current_app.config
+    return f"{config['LOGIN_LOCK_AFTER']} per {config['LOGIN_LOCK_MINUTES']} minutes"
+
+
+def typed_address() -> str:
+    return "sign-in:" + request.form.get("email", "").strip().lower()
+
+
+def refused(response) -> bool:
+    return response.status_code == 422
 
 
 def safe_next(target: str | None) -> str:
@@ -39,27 +62,98 @@ def safe_next(target: str | None) -> str:
     return url_for("organizers.dashboard")
 
 
+def paused(form, field, minutes: int):
+    """The sign-in form again, saying that signing in is paused: the same page for a locked
+    account and for an address refused by the rate limits."""
+    field.errors = [
+        ngettext(
+            "Too many failed attempts to sign in. Try again in %(num)s minute.",
+            "Too many failed attempts to sign in. Try again in %(num)s minutes.",
+            minutes,
+        )
+    ]
+    template = "organizers/login.html" if field.name == "password" else "organizers/login_code.html"
+    return render_template(template, form=form), 429, {"Retry-After": str(minutes * 60)}
+
+
+@bp.errorhandler(429)
+def too_many_attempts(error):
+    """A rate limit refused a sign-in: say so on its form (other pages get the site's 429 page)."""
+    if request.endpoint == "organizers.login":
+        form = LoginForm()
+        field = form.password
+    elif request.endpoint == "organizers.login_code":
+        form = CodeForm()
+        field = form.code
+    else:
+        return handle_too_many_requests(error)
+    return paused(form, field, max(1, math.ceil((retry_after() or 60) / 60)))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(login_limit, methods=["POST"])
+@limiter.limit(account_limit, key_func=typed_address, methods=["POST"], deduct_when=refused)
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
-        organizer = auth.authenticate(form.email.data, form.password.data)
-        if organizer is not None:
-            login_user(organizer)
+        try:
+            organizer = auth.authenticate(form.email.data, form.password.data)
+        except auth.AccountLocked as locked:
             db.session.commit()
-            log.info("organizer logged in: %s", organizer.id)
+            return paused(form, form.password, locked.minutes)
+        if organizer is not None and organizer.totp_secret:
+            auth.await_second_factor(organizer)
+            db.session.commit()
+            return redirect(url_for(".login_code", next=request.args.get("next")), code=303)
+        if organizer is not None:
+            auth.complete_sign_in(organizer)
+            db.session.commit()
             return redirect(safe_next(request.args.get("next")), code=303)
+        db.session.commit()  # the failure counted, and the lock it may have caused
         form.password.errors.append(_("That email address and password do not match an account."))
     status = 422 if request.method == "POST" else 200
     return render_template("organizers/login.html", form=form), status
 
 
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(code_limit, methods=["POST"])
+def login_code():
+    """The second step of signing in: a code from the app, or a recovery code."""
+    organizer = auth.pending_organizer()
+    if organizer is None:
+        flash(_("Sign in again: that step has expired."), "info")
+        return redirect(url_for(".login", next=request.args.get("next")), code=303)
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            auth.check_not_locked(organizer)
+        except auth.AccountLocked as locked:
+            return paused(form, form.code, locked.minutes)
+        used = two_factor.use_code(organizer, form.code.data)
+        if used is not None:
+            if used == "recovery":
+                audit.record("2fa.recovery_used", organizer=organizer)
+            auth.complete_sign_in(organizer)
+            db.session.commit()
+            return redirect(safe_next(request.args.get("next")), code=303)
+        auth.record_failure(organizer, "code")
+        db.session.commit()
+        form.code.errors.append(_("That code is not right, or was used already."))
+    status = 422 if request.method == "POST" else 200
+    return render_template("organizers/login_code.html", form=form), status
+
+
 @bp.post("/logout")
 def logout():
+    """End this session and every other of the account."""
+    if current_user.is_authenticated:
+        audit.record("logout")
+        auth.end_sessions(current_user)
+        db.session.commit()
     logout_user()
+    session.clear()
     flash(_("You are logged out."), "info")
     return redirect(url_for("organizers.login"), code=303)
 
