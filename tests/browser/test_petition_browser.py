@@ -36,7 +36,7 @@ def sign_in_browser(page, base, slug, **person):
     fill_individual(page, **person)
     response = submit_sign_form(page)
     assert response.status == 303, f"the sign form answered {response.status}"
-    page.wait_for_url(f"{base}/p/{slug}/thanks")
+    page.wait_for_url(f"{base}/p/{slug}/thanks?result=signed")
 
 
 def served_here(url: str) -> bool:
@@ -67,7 +67,7 @@ def test_phone_visitor_signs_and_then_appears_among_the_signatories(live_server,
     response = submit_sign_form(page)
 
     assert response.status == 303
-    page.wait_for_url(f"{live_server}/p/{petition.slug}/thanks")
+    page.wait_for_url(f"{live_server}/p/{petition.slug}/thanks?result=signed")
     expect(page.get_by_role("heading", level=1, name="Thank you for signing")).to_be_visible()
     assert horizontal_overflow(page) == 0
 
@@ -99,7 +99,7 @@ def test_organization_fields_appear_only_for_an_organization(app, live_server, p
     contact.fill("Rosa Mamani")
     website.fill("https://sutep.example.org")
     assert submit_sign_form(page).status == 303
-    page.wait_for_url(f"{live_server}/p/{petition.slug}/thanks")
+    page.wait_for_url(f"{live_server}/p/{petition.slug}/thanks?result=signed")
     expect(page.get_by_role("heading", level=1, name="Thank you for signing")).to_be_visible()
     stored = [(row.kind, row.name, row.contact_name, row.website) for row in signatures(app)]
     assert stored == [("organization", "Sindicato Unitario", "Rosa Mamani", "https://sutep.example.org")]
@@ -166,7 +166,7 @@ def test_public_pages_request_nothing_from_another_host(live_server, petition, d
     assert submit_sign_form(page).status == 422
     fill_individual(page)
     assert submit_sign_form(page).status == 303
-    page.wait_for_url(f"{live_server}/p/{petition.slug}/thanks")
+    page.wait_for_url(f"{live_server}/p/{petition.slug}/thanks?result=signed")
     page.goto(f"{live_server}/p/{petition.slug}/signatories")
     page.goto(f"{live_server}/admin/login")
     page.goto(f"{live_server}/p/{petition.slug}/embed")
