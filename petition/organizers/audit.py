@@ -5,6 +5,9 @@ from flask_login import current_user
 from ..extensions import db
 from ..models import AuditEvent
 
+# The actor of what is done with the ``flask`` command line, where nobody is logged in.
+COMMAND_LINE = "command line"
+
 
 def record(action: str, petition=None, rows: int | None = None, organizer=None, **detail) -> AuditEvent:
     """Add a record of ``action`` by ``organizer`` (the logged-in one unless given) to the

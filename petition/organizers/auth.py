@@ -33,8 +33,9 @@ def unauthorized():
     return redirect(url_for("organizers.login", next=request.full_path.rstrip("?")))
 
 
-def create_organizer(email: str, password: str) -> Organizer:
-    """Add an organizer, or set a new password for an existing one."""
+def create_organizer(email: str, password: str, admin: bool = True) -> Organizer:
+    """Add an organizer, or set a new password for an existing one; ``admin`` says whether the
+    account administers the whole site (else it works only where it is granted a role)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValueError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
     email = email.strip().lower()
@@ -43,6 +44,7 @@ def create_organizer(email: str, password: str) -> Organizer:
         organizer = Organizer(email=email)
         db.session.add(organizer)
     organizer.set_password(password)
+    organizer.is_admin = admin
     db.session.flush()
     return organizer
 

@@ -8,8 +8,8 @@ from flask import current_app, request, stream_with_context
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..petitions.pages import get_petition_or_404
 from . import bp
+from .access import EXPORT, petition_for
 from .export import iter_csv
 from .export_forms import ExportFilterForm
 
@@ -42,7 +42,7 @@ def as_download(response, petition, extension: str):
 @bp.get("/p/<slug>/export.csv")
 @login_required
 def export_csv(slug):
-    petition = get_petition_or_404(slug)
+    petition = petition_for(slug, EXPORT)
     criteria, refusal = read_filters()
     if refusal is not None:
         return refusal
@@ -56,7 +56,7 @@ def export_csv(slug):
 @bp.get("/p/<slug>/export.xlsx")
 @login_required
 def export_xlsx(slug):
-    petition = get_petition_or_404(slug)
+    petition = petition_for(slug, EXPORT)
     criteria, refusal = read_filters()
     if refusal is not None:
         return refusal

@@ -25,10 +25,13 @@ APPLIES_TO = {
 }
 
 
-def filtered_signatures(petition, status=None, kind=None, country=None, text=None, since=None, until=None):
+def filtered_signatures(
+    petition, status=None, kind=None, country=None, text=None, since=None, until=None, in_email=True
+):
     """A query for the signatures of ``petition`` matching the organizer's filters, newest first.
 
-    ``text`` matches the name, the email address or its domain, case-insensitively.
+    ``text`` matches the name or, with ``in_email``, the email address or its domain,
+    case-insensitively.
     """
     query = select(Signature).where(Signature.petition_id == petition.id)
     if status in Signature.STATUSES:
@@ -39,12 +42,10 @@ def filtered_signatures(petition, status=None, kind=None, country=None, text=Non
         query = query.where(Signature.country == country.upper())
     if text:
         needle = text.strip().lower()  # as email_key lowers addresses: no case folding
-        query = query.where(
-            or_(
-                func.lower(Signature.name).contains(needle, autoescape=True),
-                Signature.email_key.contains(needle, autoescape=True),
-            )
-        )
+        matches = [func.lower(Signature.name).contains(needle, autoescape=True)]
+        if in_email:
+            matches.append(Signature.email_key.contains(needle, autoescape=True))
+        query = query.where(or_(*matches))
     if since:
         query = query.where(Signature.created_at >= dt.datetime.combine(since, dt.time.min))
     if until:

@@ -16,9 +16,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from ..extensions import db, limiter
-from ..models import Petition, Signature, count_signatures
-from ..petitions.pages import get_petition_or_404
+from ..models import OrganizerRole, Signature, count_signatures
 from . import auth, bp, insight, moderation
+from .access import MODERATE, VIEW, can, petition_for, visible_petitions
 from .export_forms import ExportFilterForm
 from .forms import LoginForm
 
@@ -67,20 +67,32 @@ def logout():
 @bp.get("/")
 @login_required
 def dashboard():
-    petitions = db.session.scalars(select(Petition).order_by(Petition.created_at)).all()
+    petitions = db.session.scalars(visible_petitions()).all()
+    roles = dict(
+        db.session.execute(
+            select(OrganizerRole.petition_id, OrganizerRole.role).where(
+                OrganizerRole.organizer_id == current_user.id
+            )
+        ).all()
+    )
     return render_template(
         "organizers/dashboard.html",
-        petitions=[(petition, count_signatures(petition)) for petition in petitions],
+        petitions=[(petition, count_signatures(petition), roles.get(petition.id)) for petition in petitions],
     )
 
 
 @bp.get("/p/<slug>")
 @login_required
 def petition_dashboard(slug):
-    petition = get_petition_or_404(slug)
-    latest = db.session.scalars(
-        select(Signature).where(Signature.petition_id == petition.id).order_by(Signature.id.desc()).limit(50)
-    ).all()
+    petition = petition_for(slug, VIEW)
+    latest = []
+    if can(MODERATE, petition):  # names and comments are for those who moderate them
+        latest = db.session.scalars(
+            select(Signature)
+            .where(Signature.petition_id == petition.id)
+            .order_by(Signature.id.desc())
+            .limit(50)
+        ).all()
     return render_template(
         "organizers/petition.html",
         petition=petition,
