@@ -12,9 +12,9 @@ from .extensions import db
 from .mail.sender import run_worker, send_due, unsent_count
 from .models import Organizer, OrganizerRole, Petition, Signature, count_signatures
 from .organizers import audit, roles
-from .organizers.audit import COMMAND_LINE
+from .organizers.audit import COMMAND_LINE, record_export
 from .organizers.auth import create_organizer
-from .organizers.export import iter_csv
+from .organizers.export import count_rows, iter_csv
 from .organizers.forms import FIRST_DAY, LAST_DAY
 from .petitions import services
 from .petitions.importer import StatementError, read_statement
@@ -187,7 +187,10 @@ def export_command(slug, output, kind, status, country, since, until):
     if petition is None:
         raise click.ClickException(f"no petition with slug {slug!r}")
     criteria = {"kind": kind, "status": status, "country": country, "since": since, "until": until}
-    for chunk in iter_csv(petition, **{name: value for name, value in criteria.items() if value}):
+    criteria = {name: value for name, value in criteria.items() if value}
+    record_export(petition, "csv", criteria, count_rows(petition, **criteria), actor=COMMAND_LINE)
+    db.session.commit()
+    for chunk in iter_csv(petition, **criteria):
         output.write(chunk)
 
 

@@ -25,3 +25,10 @@ def record(action: str, petition=None, rows: int | None = None, organizer=None, 
     )
     db.session.add(event)
     return event
+
+
+def record_export(petition, file_format: str, filters: dict, rows: int, organizer=None, **detail) -> AuditEvent:
+    """Record a download of ``petition``'s signatures: its format (``csv``, ``xlsx``), the
+    filters it was asked with, and how many rows it holds."""
+    chosen = {name: str(value) for name, value in filters.items() if value}
+    return record(f"export.{file_format}", petition, rows=rows, organizer=organizer, filters=chosen, **detail)
