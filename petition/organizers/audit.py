@@ -9,6 +9,11 @@ from ..models import AuditEvent
 COMMAND_LINE = "command line"
 
 
+def current_actor() -> str:
+    """The address of the logged-in organizer, or an empty string outside a login."""
+    return current_user.email if current_user and current_user.is_authenticated else ""
+
+
 def record(action: str, petition=None, rows: int | None = None, organizer=None, **detail) -> AuditEvent:
     """Add a record of ``action`` by ``organizer`` (the logged-in one unless given) to the
     session, to be committed with what it records. ``detail`` holds filters, counts and
@@ -27,7 +32,9 @@ def record(action: str, petition=None, rows: int | None = None, organizer=None, 
     return event
 
 
-def record_export(petition, file_format: str, filters: dict, rows: int, organizer=None, **detail) -> AuditEvent:
+def record_export(
+    petition, file_format: str, filters: dict, rows: int, organizer=None, **detail
+) -> AuditEvent:
     """Record a download of ``petition``'s signatures: its format (``csv``, ``xlsx``), the
     filters it was asked with, and how many rows it holds."""
     chosen = {name: str(value) for name, value in filters.items() if value}
