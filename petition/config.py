@@ -95,6 +95,7 @@ class Config:
     # bounded range, whatever the petition's size (the organizers' CSV has every signature).
     SIGNATORIES_LISTED_MAX = 10_000
     MODERATION_PER_PAGE = 100
+    AUDIT_PER_PAGE = 50
     LATEST_SIGNATORIES = 10
     BUNDLED_STATEMENT = str(ROOT / "content" / "solidarity-with-the-peruvian-people.md")
 
