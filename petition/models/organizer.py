@@ -90,4 +90,3 @@ class AuditEvent(db.Model):
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
 
     organizer: Mapped[Organizer | None] = relationship()
-
