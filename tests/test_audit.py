@@ -217,9 +217,9 @@ def test_the_record_is_paged(make_app, two_petitions):
     assert login(client).status_code == 303
     first = shown(client)
     second = shown(client, "?page=2")
-    third = shown(client, "?page=3")
-    assert (len(first), len(second), third) == (4, 4, [])
+    assert (len(first), len(second)) == (4, 4)
     assert first[-1] != second[0]
+    assert shown(client, "?page=99") == second, "a page past the end shows the last one"
     assert 'rel="next"' in client.get("/admin/audit").get_data(as_text=True)
 
 
