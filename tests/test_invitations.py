@@ -75,6 +75,7 @@ def test_an_invitee_gets_an_email_chooses_a_password_and_works_with_the_role(mai
     [email] = smtp.messages
     assert email["To"] == INVITEE
     assert petition.title in email["Subject"]
+    assert "the link works once, for 7 days" in email.get_body(preferencelist=("plain",)).get_content()
     assert roles_of(mail_app, INVITEE) == {petition.id: "editor"}
 
     invitee = mail_app.test_client()
