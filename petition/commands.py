@@ -10,9 +10,11 @@ from sqlalchemy import select
 from .countries import country_names
 from .extensions import db
 from .mail.sender import run_worker, send_due, unsent_count
-from .models import Petition, Signature, count_signatures
+from .models import Organizer, OrganizerRole, Petition, Signature, count_signatures
+from .organizers import audit, roles
+from .organizers.audit import COMMAND_LINE, record_export
 from .organizers.auth import create_organizer
-from .organizers.export import iter_csv
+from .organizers.export import count_rows, iter_csv
 from .organizers.forms import FIRST_DAY, LAST_DAY
 from .petitions import services
 from .petitions.importer import StatementError, read_statement
@@ -67,18 +69,72 @@ def list_command():
 
 @organizer_cli.command("create")
 @click.argument("email")
-def create_organizer_command(email):
-    """Create an organizer (or reset the password); the password is asked for, or read from stdin."""
+@click.option("--no-admin", is_flag=True, help="No site administration: roles are granted one by one.")
+def create_organizer_command(email, no_admin):
+    """Create an organizer (or reset the password); the password is asked for, or read from stdin.
+    The account administers the whole site unless --no-admin is given."""
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     try:
-        organizer = create_organizer(email, password)
+        organizer = create_organizer(email, password, admin=not no_admin)
     except ValueError as error:
         raise click.ClickException(str(error)) from error
+    audit.record("account.create", account=organizer.email, admin=organizer.is_admin, actor=COMMAND_LINE)
     db.session.commit()
-    click.echo(f"organizer {organizer.email} ready")
+    kind = "administrator" if organizer.is_admin else "organizer with no role yet"
+    click.echo(f"organizer {organizer.email} ready ({kind})")
+
+
+def account_and_petition(email, slug):
+    """The organizer with ``email`` and the petition at ``slug``, or a clear error."""
+    organizer = roles.find_organizer(email)
+    if organizer is None:
+        raise click.ClickException(f"no organizer with email {email!r} (see: organizer list)")
+    petition = roles.find_petition(slug)
+    if petition is None:
+        raise click.ClickException(f"no petition with slug {slug!r} (see: petition list)")
+    return organizer, petition
+
+
+@organizer_cli.command("grant")
+@click.argument("email")
+@click.argument("slug")
+@click.argument("role", type=click.Choice(OrganizerRole.ROLES))
+def grant_command(email, slug, role):
+    """Give the organizer EMAIL the ROLE on the petition SLUG, replacing any role held there."""
+    organizer, petition = account_and_petition(email, slug)
+    roles.grant_role(organizer, petition, role, may_leave_no_owner=True, actor=COMMAND_LINE)
+    db.session.commit()
+    click.echo(f"{organizer.email} is {role} on {petition.slug}")
+
+
+@organizer_cli.command("revoke")
+@click.argument("email")
+@click.argument("slug")
+def revoke_command(email, slug):
+    """Take away the role of the organizer EMAIL on the petition SLUG."""
+    organizer, petition = account_and_petition(email, slug)
+    if not roles.revoke_role(organizer, petition, may_leave_no_owner=True, actor=COMMAND_LINE):
+        raise click.ClickException(f"{organizer.email} holds no role on {petition.slug}")
+    db.session.commit()
+    click.echo(f"{organizer.email} holds no role on {petition.slug} now")
+
+
+@organizer_cli.command("list")
+def list_organizers_command():
+    """Each organizer's email, then "admin" or their roles as SLUG:ROLE."""
+    organizers = db.session.scalars(select(Organizer).order_by(Organizer.email)).all()
+    held = db.session.execute(
+        select(OrganizerRole.organizer_id, Petition.slug, OrganizerRole.role)
+        .join(Petition, Petition.id == OrganizerRole.petition_id)
+        .order_by(Petition.slug)
+    ).all()
+    for organizer in organizers:
+        mine = [f"{slug}:{role}" for organizer_id, slug, role in held if organizer_id == organizer.id]
+        what = ["admin"] if organizer.is_admin else []
+        click.echo("\t".join([organizer.email, " ".join(what + mine) or "no role"]))
 
 
 def country_code(ctx, param, value):
@@ -131,7 +187,10 @@ def export_command(slug, output, kind, status, country, since, until):
     if petition is None:
         raise click.ClickException(f"no petition with slug {slug!r}")
     criteria = {"kind": kind, "status": status, "country": country, "since": since, "until": until}
-    for chunk in iter_csv(petition, **{name: value for name, value in criteria.items() if value}):
+    criteria = {name: value for name, value in criteria.items() if value}
+    record_export(petition, "csv", criteria, count_rows(petition, **criteria), actor=COMMAND_LINE)
+    db.session.commit()
+    for chunk in iter_csv(petition, **criteria):
         output.write(chunk)
 
 

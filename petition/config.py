@@ -78,6 +78,8 @@ class Config:
     # How long a sign form stays good once served (see petition/signing/form_token.py).
     SIGN_FORM_MAX_AGE = 24 * 3600
     UNSUBSCRIBE_TOKEN_MAX_AGE = 400 * 24 * 3600
+    # How long the link of an organizer's invitation lets them choose a password.
+    INVITATION_MAX_AGE = 7 * 24 * 3600
 
     # Organizers' updates: recipients queued per pass of the sender, and the most update emails
     # sent in any minute (confirmations are never held back by either).
@@ -107,6 +109,7 @@ class Config:
     # bounded range, whatever the petition's size (the organizers' CSV has every signature).
     SIGNATORIES_LISTED_MAX = 10_000
     MODERATION_PER_PAGE = 100
+    AUDIT_PER_PAGE = 50
     LATEST_SIGNATORIES = 10
     BUNDLED_STATEMENT = str(ROOT / "content" / "solidarity-with-the-peruvian-people.md")
 

@@ -12,7 +12,7 @@ from sqlalchemy import insert, select, text, update
 
 from petition.extensions import db as _db
 from petition.mail.sender import run_worker
-from petition.models import ModerationEvent, Organizer, OutboxMessage, Petition, Signature, utcnow
+from petition.models import AuditEvent, Organizer, OutboxMessage, Petition, Signature, utcnow
 from petition.organizers.moderation import HIDE, moderate
 
 from .conftest import csrf_token, load_bundled, login, organization_fields, sign, signatures, valid_fields
@@ -95,8 +95,8 @@ def test_withdrawing_leaves_the_address_and_the_name_in_no_table(mail_app, smtp,
     deliver_all(mail_app)
     assert len(smtp.messages) == 2, "no receipt: the page says it, and there is nothing more to erase"
     with mail_app.app_context():
-        [event] = _db.session.scalars(select(ModerationEvent)).all()
-        assert (event.action, event.signature_count, event.detail) == (HIDE, 1, "")
+        [event] = _db.session.scalars(select(AuditEvent)).all()
+        assert (event.action, event.rows, event.detail) == (f"moderation.{HIDE}", 1, {})
     assert signer.get(path_of(links_in(confirmation)["confirm"])).status_code == 410
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from petition.extensions import db as _db
-from petition.models import ModerationEvent, Signature
+from petition.models import AuditEvent, Signature
 
 from .conftest import csrf_token, login, organization_fields, sign, signatures, valid_fields
 from .support import store_signature
@@ -185,10 +185,10 @@ def test_every_action_is_logged_with_who_and_when(app, admin, petition, organize
     moderate(admin, petition.slug, "reject", ids[:1])
 
     with app.app_context():
-        events = _db.session.scalars(_db.select(ModerationEvent).order_by(ModerationEvent.id)).all()
-        assert [(e.action, e.signature_count, e.organizer.email) for e in events] == [
-            ("hide", 3, organizer),
-            ("reject", 1, organizer),
+        events = _db.session.scalars(_db.select(AuditEvent).order_by(AuditEvent.id)).all()
+        assert [(e.action, e.rows, e.organizer.email, e.petition_id) for e in events] == [
+            ("moderation.hide", 3, organizer, petition.id),
+            ("moderation.reject", 1, organizer, petition.id),
         ]
         assert all(e.created_at is not None for e in events)
     dashboard = admin.get(f"/admin/p/{petition.slug}").get_data(as_text=True)

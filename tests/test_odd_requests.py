@@ -14,6 +14,7 @@ import yaml
 
 from petition.extensions import db
 from petition.models import Petition, Signature
+from petition.organizers import invitations
 from petition.organizers.export_views import XLSX_MIMETYPE
 from petition.signing import tokens
 from petition.updates import services as updates
@@ -40,9 +41,16 @@ def stored(app, petition):
         signature = db.session.get(Signature, signature_id)
         links = {purpose: tokens.make_token(signature, purpose) for purpose in tokens.MAX_AGE_SETTING}
         draft = updates.create_update(db.session.get(Petition, petition.id), "News", "Some news.")
+        invited = invitations.invite("invited@example.org", db.session.get(Petition, petition.id), "viewer")
+        links["accept"] = invitations.invitation_token(invited)
         db.session.commit()
-        draft_id = draft.id
-    values = {"slug": petition.slug, "update_id": draft_id, "filename": "css/site.css"}
+        draft_id, invited_id = draft.id, invited.id
+    values = {
+        "slug": petition.slug,
+        "update_id": draft_id,
+        "filename": "css/site.css",
+        "organizer_id": invited_id,
+    }
     return SimpleNamespace(app=app, slug=petition.slug, links=links, values=values)
 
 

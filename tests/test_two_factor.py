@@ -262,8 +262,10 @@ def set_admin(app, email=ORGANIZER_EMAIL):
 
 
 def give_role(app, petition_id, role, email=ORGANIZER_EMAIL):
+    """Make the account one that holds ``role`` on the petition and is no administrator."""
     with app.app_context():
         organizer = db.session.scalar(select(Organizer).where(Organizer.email == email))
+        organizer.is_admin = False
         db.session.add(OrganizerRole(organizer_id=organizer.id, petition_id=petition_id, role=role))
         db.session.commit()
 

@@ -11,7 +11,10 @@ Create Date: 2026-12-03 07:08:44
   is whether its owners let moderators see signers' addresses.
 - ``organizer.session_version`` (raised to end every session of an account), the TOTP secret
   and last accepted step, ``recovery_code`` (hashed, single use), failed logins and lockout.
-- ``audit_event``: what organizers did, kept when the account or the petition goes.
+- ``audit_event``: what organizers did, kept when the account or the petition goes. It takes
+  over from ``moderation_event`` (one record, not two): each moderation action is copied as
+  ``moderation.<action>`` with its count, without the signature ids (no signer data in the
+  record), and the old table is dropped.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -41,6 +44,17 @@ def upgrade():
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_event_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_event_petition_id'), ['petition_id'], unique=False)
+
+    no_detail = "'{}'::json" if op.get_bind().dialect.name == 'postgresql' else "'{}'"
+    op.execute(
+        "INSERT INTO audit_event (created_at, organizer_id, actor, action, petition_id, rows, detail) "
+        "SELECT m.created_at, m.organizer_id, COALESCE(o.email, ''), 'moderation.' || m.action, "
+        f"m.petition_id, m.signature_count, {no_detail} "
+        "FROM moderation_event m LEFT JOIN organizer o ON o.id = m.organizer_id ORDER BY m.id"
+    )
+    with op.batch_alter_table('moderation_event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_moderation_event_created_at'))
+    op.drop_table('moderation_event')
 
     op.create_table('organizer_role',
     sa.Column('organizer_id', sa.Integer(), nullable=False),
@@ -87,6 +101,27 @@ def downgrade():
 
     op.drop_table('recovery_code')
     op.drop_table('organizer_role')
+
+    op.create_table('moderation_event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('petition_id', sa.Integer(), nullable=False),
+    sa.Column('organizer_id', sa.Integer(), nullable=True),
+    sa.Column('action', sa.String(length=20), nullable=False),
+    sa.Column('signature_count', sa.Integer(), nullable=False),
+    sa.Column('detail', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['organizer_id'], ['organizer.id'], name=op.f('fk_moderation_event_organizer_id_organizer'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['petition_id'], ['petition.id'], name=op.f('fk_moderation_event_petition_id_petition'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_moderation_event'))
+    )
+    with op.batch_alter_table('moderation_event', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_moderation_event_created_at'), ['created_at'], unique=False)
+    op.execute(
+        "INSERT INTO moderation_event (petition_id, organizer_id, action, signature_count, detail, created_at) "
+        "SELECT petition_id, organizer_id, SUBSTR(action, 12), COALESCE(rows, 0), '', created_at "
+        "FROM audit_event WHERE action LIKE 'moderation.%' AND petition_id IS NOT NULL ORDER BY id"
+    )
+
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_event_petition_id'))
         batch_op.drop_index(batch_op.f('ix_audit_event_created_at'))

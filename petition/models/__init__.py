@@ -2,7 +2,7 @@
 
 from .base import utcnow
 from .counts import SignatureCount, count_by_country, count_signatures
-from .organizer import AuditEvent, ModerationEvent, Organizer, OrganizerRole, RecoveryCode
+from .organizer import AuditEvent, Organizer, OrganizerRole, RecoveryCode
 from .outbox import OutboxMessage
 from .petition import Petition, PetitionTranslation
 from .signature import Signature
@@ -10,7 +10,6 @@ from .update import Update
 
 __all__ = [
     "AuditEvent",
-    "ModerationEvent",
     "Organizer",
     "OrganizerRole",
     "OutboxMessage",

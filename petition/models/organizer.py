@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, String, Text, false
+from sqlalchemy import JSON, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -93,19 +93,5 @@ class AuditEvent(db.Model):
     )
     rows: Mapped[int | None]
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
-
-    organizer: Mapped[Organizer | None] = relationship()
-
-
-class ModerationEvent(db.Model):
-    """An organizer's action on signatures: who did what, to how many, and when."""
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    petition_id: Mapped[int] = mapped_column(ForeignKey("petition.id", ondelete="CASCADE"))
-    organizer_id: Mapped[int | None] = mapped_column(ForeignKey("organizer.id", ondelete="SET NULL"))
-    action: Mapped[str] = mapped_column(String(20))
-    signature_count: Mapped[int] = mapped_column(default=0)
-    detail: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
 
     organizer: Mapped[Organizer | None] = relationship()

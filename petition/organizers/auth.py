@@ -111,9 +111,10 @@ def check_new_password(email: str, password: str) -> None:
         )
 
 
-def create_organizer(email: str, password: str) -> Organizer:
+def create_organizer(email: str, password: str, admin: bool = True) -> Organizer:
     """Add an organizer, or set a new password for an existing one (ending its sessions and
-    opening its lock)."""
+    opening its lock); ``admin`` says whether the account administers the whole site (else it
+    works only where it is granted a role)."""
     email = normalized_email(email)
     check_new_password(email, password)
     organizer = db.session.scalar(select(Organizer).where(Organizer.email == email))
@@ -126,6 +127,7 @@ def create_organizer(email: str, password: str) -> Organizer:
         organizer.failed_logins = 0
         organizer.locked_until = None
     organizer.set_password(password)
+    organizer.is_admin = admin
     db.session.flush()
     return organizer
 

@@ -12,7 +12,7 @@ import csv
 from itertools import islice
 from types import SimpleNamespace
 
-from sqlalchemy import String, and_, case, cast, func, literal, type_coerce
+from sqlalchemy import String, and_, case, cast, func, literal, select, type_coerce
 
 from ..extensions import db
 from ..models import Signature
@@ -94,6 +94,12 @@ def export_query(petition, **filters):
         .order_by(None)
         .order_by(table.c.id)
     )
+
+
+def count_rows(petition, **filters) -> int:
+    """How many signatures of ``petition`` match ``filters``: the rows an export of them holds."""
+    matching = filtered_signatures(petition, **filters).order_by(None).subquery()
+    return db.session.scalar(select(func.count()).select_from(matching))
 
 
 def iter_batches(petition, **filters):

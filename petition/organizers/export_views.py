@@ -8,9 +8,10 @@ from flask import current_app, request, stream_with_context
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..petitions.pages import get_petition_or_404
-from . import bp
-from .export import iter_csv
+from ..extensions import db
+from . import audit, bp
+from .access import EXPORT, petition_for
+from .export import count_rows, iter_csv
 from .export_forms import ExportFilterForm
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -42,10 +43,15 @@ def as_download(response, petition, extension: str):
 @bp.get("/p/<slug>/export.csv")
 @login_required
 def export_csv(slug):
-    petition = get_petition_or_404(slug)
+    petition = petition_for(slug, EXPORT)
     criteria, refusal = read_filters()
     if refusal is not None:
         return refusal
+    # Recorded, and committed, before the first byte: a download that breaks off is still one.
+    # The count is of the moment of the request; the stream reads the rows just after.
+    rows = count_rows(petition, **criteria)
+    audit.record_export(petition, "csv", criteria, rows)
+    db.session.commit()
     log.info("CSV export of %s by organizer %s, filters %s", petition.slug, current_user.id, criteria)
     response = current_app.response_class(
         stream_with_context(iter_csv(petition, **criteria)), content_type="text/csv; charset=utf-8"
@@ -56,7 +62,7 @@ def export_csv(slug):
 @bp.get("/p/<slug>/export.xlsx")
 @login_required
 def export_xlsx(slug):
-    petition = get_petition_or_404(slug)
+    petition = petition_for(slug, EXPORT)
     criteria, refusal = read_filters()
     if refusal is not None:
         return refusal
@@ -67,6 +73,8 @@ def export_xlsx(slug):
     rows = xlsx.write_xlsx(petition, target, **criteria)
     size = target.tell()
     target.seek(0)
+    audit.record_export(petition, "xlsx", criteria, rows)
+    db.session.commit()
     log.info(
         "XLSX export of %s by organizer %s, %s rows, filters %s",
         petition.slug,

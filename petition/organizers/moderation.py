@@ -1,5 +1,5 @@
 """Moderation: organizers find signatures and hide, reject, approve or restore them; every
-action is logged with who and when."""
+action goes to the audit record with who, when and how many (never which signers)."""
 
 import datetime as dt
 import logging
@@ -8,12 +8,14 @@ from collections import defaultdict
 from sqlalchemy import func, or_, select, update
 
 from ..extensions import db
-from ..models import ModerationEvent, Signature, SignatureCount
+from ..models import AuditEvent, Signature, SignatureCount
+from . import audit
 
 log = logging.getLogger(__name__)
 
 HIDE, REJECT, APPROVE, RESTORE = "hide", "reject", "approve", "restore"
 ACTIONS = (APPROVE, HIDE, REJECT, RESTORE)
+MODERATION_PREFIX = "moderation."  # the audit record's actions: moderation.hide, …
 # Which states each action applies to; a signature in another state is left as it is.
 APPLIES_TO = {
     APPROVE: (Signature.AWAITING_APPROVAL,),
@@ -23,10 +25,13 @@ APPLIES_TO = {
 }
 
 
-def filtered_signatures(petition, status=None, kind=None, country=None, text=None, since=None, until=None):
+def filtered_signatures(
+    petition, status=None, kind=None, country=None, text=None, since=None, until=None, in_email=True
+):
     """A query for the signatures of ``petition`` matching the organizer's filters, newest first.
 
-    ``text`` matches the name, the email address or its domain, case-insensitively.
+    ``text`` matches the name or, with ``in_email``, the email address or its domain,
+    case-insensitively.
     """
     query = select(Signature).where(Signature.petition_id == petition.id)
     if status in Signature.STATUSES:
@@ -37,12 +42,10 @@ def filtered_signatures(petition, status=None, kind=None, country=None, text=Non
         query = query.where(Signature.country == country.upper())
     if text:
         needle = text.strip().lower()  # as email_key lowers addresses: no case folding
-        query = query.where(
-            or_(
-                func.lower(Signature.name).contains(needle, autoescape=True),
-                Signature.email_key.contains(needle, autoescape=True),
-            )
-        )
+        matches = [func.lower(Signature.name).contains(needle, autoescape=True)]
+        if in_email:
+            matches.append(Signature.email_key.contains(needle, autoescape=True))
+        query = query.where(or_(*matches))
     if since:
         query = query.where(Signature.created_at >= dt.datetime.combine(since, dt.time.min))
     if until:
@@ -70,7 +73,7 @@ def new_status(signature: Signature, action: str) -> str:
 
 
 def moderate(petition, signature_ids, action: str, organizer) -> int:
-    """Apply ``action`` to the given signatures of ``petition``; log it; return how many changed.
+    """Apply ``action`` to the given signatures of ``petition``; record it; return how many changed.
 
     Two organizers may act on many signatures at the same moment. On PostgreSQL the count
     triggers lock each bucket a statement changes until the transaction ends, so two actions
@@ -97,15 +100,7 @@ def moderate(petition, signature_ids, action: str, organizer) -> int:
         db.session.execute(update(Signature).where(Signature.id.in_(ids)).values(status=status))
     changed = [signature.id for signature in signatures]
     if changed:
-        db.session.add(
-            ModerationEvent(
-                petition_id=petition.id,
-                organizer_id=organizer.id,
-                action=action,
-                signature_count=len(changed),
-                detail=" ".join(str(i) for i in changed)[:2000],
-            )
-        )
+        audit.record(MODERATION_PREFIX + action, petition, rows=len(changed), organizer=organizer)
         log.info(
             "moderation petition=%s organizer=%s action=%s count=%s",
             petition.slug,
@@ -118,11 +113,11 @@ def moderate(petition, signature_ids, action: str, organizer) -> int:
 
 
 def recent_events(petition, limit: int = 20):
-    """The latest moderation actions on ``petition``."""
+    """The latest moderation actions on ``petition``, from the audit record."""
     return db.session.scalars(
-        select(ModerationEvent)
-        .where(ModerationEvent.petition_id == petition.id)
-        .order_by(ModerationEvent.id.desc())
+        select(AuditEvent)
+        .where(AuditEvent.petition_id == petition.id, AuditEvent.action.startswith(MODERATION_PREFIX))
+        .order_by(AuditEvent.id.desc())
         .limit(limit)
     ).all()
 

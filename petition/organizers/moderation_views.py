@@ -8,8 +8,8 @@ from sqlalchemy import false, func, select
 from ..countries import country_name
 from ..extensions import db
 from ..models import Signature, count_signatures
-from ..petitions.pages import get_petition_or_404
 from . import bp, moderation
+from .access import MODERATE, petition_for, sees_addresses
 from .forms import ModerationForm, SignatureFilterForm
 
 
@@ -29,7 +29,7 @@ def page_number(args, pages: int) -> int:
 @bp.get("/p/<slug>/signatures")
 @login_required
 def signatures(slug):
-    petition = get_petition_or_404(slug)
+    petition = petition_for(slug, MODERATE)
     filters = SignatureFilterForm(request.args)
     valid = filters.validate()
     criteria = {}
@@ -39,6 +39,8 @@ def signatures(slug):
             "kind": filters.kind.data,
             "country": filters.country.data,
             "text": filters.q.data,
+            # Searching addresses would tell them to one who may not see them.
+            "in_email": sees_addresses(petition),
             "since": filters.since.data,
             "until": filters.until.data,
         }
@@ -69,7 +71,7 @@ def signatures(slug):
 @bp.post("/p/<slug>/signatures")
 @login_required
 def moderate(slug):
-    petition = get_petition_or_404(slug)
+    petition = petition_for(slug, MODERATE)
     form = ModerationForm()
     back = url_for("organizers.signatures", slug=slug, **list_arguments(request.args))
     if not form.validate():

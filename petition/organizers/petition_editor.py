@@ -11,9 +11,9 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..petitions import services
-from ..petitions.pages import get_petition_or_404
 from ..sharing import petition_url
 from . import bp
+from .access import EDIT, VIEW, admin_required, petition_for
 from .editor_forms import PetitionForm, form_data
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def save(form, petition=None):
 
 
 @bp.route("/petitions/new", methods=["GET", "POST"])
-@login_required
+@admin_required
 def new_petition():
     form = PetitionForm()
     if request.method == "POST" and form.preview.data:
@@ -75,7 +75,7 @@ def new_petition():
 @bp.route("/p/<slug>/edit", methods=["GET", "POST"])
 @login_required
 def edit_petition(slug):
-    petition = get_petition_or_404(slug)
+    petition = petition_for(slug, EDIT)
     form = PetitionForm(petition=petition, data=form_data(petition) if request.method == "GET" else None)
     if request.method == "POST" and form.preview.data:
         return editor_page(form, petition)
@@ -102,8 +102,11 @@ def preview_body():
 @bp.post("/p/<slug>/feature")
 @login_required
 def feature(slug):
-    """Make this petition the one the home page shows."""
-    petition = get_petition_or_404(slug)
+    """Make this petition the one the home page shows (the whole site's front page: an
+    administrator's choice)."""
+    petition = petition_for(slug, VIEW)
+    if not current_user.is_admin:
+        abort(403)
     services.feature_petition(petition)
     db.session.commit()
     log.info("petition %s featured by organizer %s", petition.slug, current_user.id)

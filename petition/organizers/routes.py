@@ -20,9 +20,9 @@ from sqlalchemy import select
 
 from ..errors import handle_too_many_requests, retry_after
 from ..extensions import db, limiter
-from ..models import Petition, Signature, count_signatures
-from ..petitions.pages import get_petition_or_404
+from ..models import OrganizerRole, Signature, count_signatures
 from . import audit, auth, bp, insight, moderation, two_factor
+from .access import MODERATE, VIEW, can, petition_for, visible_petitions
 from .export_forms import ExportFilterForm
 from .forms import CodeForm, LoginForm
 
@@ -161,20 +161,32 @@ def logout():
 @bp.get("/")
 @login_required
 def dashboard():
-    petitions = db.session.scalars(select(Petition).order_by(Petition.created_at)).all()
+    petitions = db.session.scalars(visible_petitions()).all()
+    roles = dict(
+        db.session.execute(
+            select(OrganizerRole.petition_id, OrganizerRole.role).where(
+                OrganizerRole.organizer_id == current_user.id
+            )
+        ).all()
+    )
     return render_template(
         "organizers/dashboard.html",
-        petitions=[(petition, count_signatures(petition)) for petition in petitions],
+        petitions=[(petition, count_signatures(petition), roles.get(petition.id)) for petition in petitions],
     )
 
 
 @bp.get("/p/<slug>")
 @login_required
 def petition_dashboard(slug):
-    petition = get_petition_or_404(slug)
-    latest = db.session.scalars(
-        select(Signature).where(Signature.petition_id == petition.id).order_by(Signature.id.desc()).limit(50)
-    ).all()
+    petition = petition_for(slug, VIEW)
+    latest = []
+    if can(MODERATE, petition):  # names and comments are for those who moderate them
+        latest = db.session.scalars(
+            select(Signature)
+            .where(Signature.petition_id == petition.id)
+            .order_by(Signature.id.desc())
+            .limit(50)
+        ).all()
     return render_template(
         "organizers/petition.html",
         petition=petition,

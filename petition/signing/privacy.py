@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import String, case, cast, delete, func, literal, select, update
 
 from ..extensions import db
-from ..models import ModerationEvent, OutboxMessage, Petition, Signature, utcnow
+from ..models import OutboxMessage, Petition, Signature, utcnow
 from .services import email_key
 
 log = logging.getLogger(__name__)
@@ -21,8 +21,8 @@ ROWS_PER_STATEMENT = 500
 def erase_signer(signature: Signature) -> None:
     """Delete ``signature`` and whatever names its signer, in the caller's transaction: every
     email to or about it, sent or not (organizers' updates included), any email to its address
-    that belongs to no signature, and its id in the moderation log. The address's signatures on
-    other petitions, and their emails, stay."""
+    that belongs to no signature. The address's signatures on other petitions, and their emails,
+    stay. (The audit record of moderation holds counts, never which signatures: nothing there.)"""
     address = email_key(signature.email)
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.signature_id == signature.id))
     # Emails that lost their signature (to an address compared as signing compares them).
@@ -35,25 +35,8 @@ def erase_signer(signature: Signature) -> None:
     for start in range(0, len(stray_ids), ROWS_PER_STATEMENT):
         chunk = stray_ids[start : start + ROWS_PER_STATEMENT]
         db.session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(chunk)))
-    forget_in_moderation_log(signature)
     db.session.delete(signature)
     db.session.flush()
-
-
-def forget_in_moderation_log(signature: Signature) -> None:
-    """Take ``signature``'s id out of the moderation log of its petition (each event lists the
-    ids it changed); the event and its count stay."""
-    mark = str(signature.id)
-    events = db.session.scalars(
-        select(ModerationEvent).where(
-            ModerationEvent.petition_id == signature.petition_id,
-            ModerationEvent.detail.contains(mark, autoescape=True),
-        )
-    )
-    for event in events:
-        ids = event.detail.split()
-        if mark in ids:
-            event.detail = " ".join(i for i in ids if i != mark)
 
 
 @dataclass

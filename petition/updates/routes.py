@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from ..extensions import db
 from ..models import Update
-from ..petitions.pages import get_petition_or_404
+from ..organizers.access import EDIT, petition_for
 from . import bp, delivery, services
 from .forms import BODY_MAX, UpdateForm
 
@@ -28,7 +28,7 @@ def get_update_or_404(petition, update_id: int) -> Update:
 @login_required
 def updates(slug):
     """The petition's updates, newest first, with how many emails of each have gone."""
-    petition = get_petition_or_404(slug)
+    petition = petition_for(slug, EDIT)
     updates = services.updates_of(petition)
     return render_template(
         "organizers/updates.html",
@@ -43,7 +43,7 @@ def updates(slug):
 @login_required
 def new_update(slug):
     """A blank draft."""
-    petition = get_petition_or_404(slug)
+    petition = petition_for(slug, EDIT)
     return draft_page(petition, None, UpdateForm())
 
 
@@ -51,7 +51,7 @@ def new_update(slug):
 @login_required
 def edit_update(slug, update_id):
     """A draft to change and send; once it is sending, the update as it went out."""
-    petition = get_petition_or_404(slug)
+    petition = petition_for(slug, EDIT)
     update = get_update_or_404(petition, update_id)
     if update.status == Update.DRAFT:
         return draft_page(petition, update, UpdateForm(obj=update))
@@ -92,7 +92,7 @@ def draft_page(petition, update: Update | None, form: UpdateForm):
 @login_required
 def preview_update(slug):
     """The body's HTML, for the live preview that static/js/update-preview.js shows."""
-    get_petition_or_404(slug)
+    petition_for(slug, EDIT)
     html = services.render_markdown(request.form.get("body", "")[:BODY_MAX])
     return html, 200, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
 
@@ -101,7 +101,7 @@ def preview_update(slug):
 @login_required
 def send_update(slug, update_id):
     """Start sending (the global CSRF check has run): the sender delivers it in batches."""
-    petition = get_petition_or_404(slug)
+    petition = petition_for(slug, EDIT)
     update = get_update_or_404(petition, update_id)
     count = services.count_recipients(petition)
     if count == 0:
