@@ -12,7 +12,7 @@ from sqlalchemy import String, case, cast, delete, func, literal, select, update
 
 from ..extensions import db
 from ..models import ModerationEvent, OutboxMessage, Petition, Signature, utcnow
-from .services import email_key
+from .identity import email_key
 
 log = logging.getLogger(__name__)
 ROWS_PER_STATEMENT = 500

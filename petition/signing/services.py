@@ -15,16 +15,10 @@ from ..extensions import db
 from ..mail import email_values, queue_email
 from ..models import OutboxMessage, Signature, utcnow
 from ..sharing import site_origin
+from .identity import email_key
+from .privacy import erase_signer
 
 log = logging.getLogger(__name__)
-
-
-def email_key(email: str) -> str:
-    """The form of an address under which repeats are recognized: Ana@X.org is ana@x.org.
-
-    Lower case, not case folding: folding makes "straße" "strasse", another mailbox.
-    """
-    return email.strip().lower()
 
 
 def hash_ip(ip: str | None) -> str:
@@ -200,8 +194,5 @@ def withdraw(signature: Signature) -> None:
     """Erase a signature and every trace of its signer, at their request, in the caller's
     transaction. No receipt is emailed: the page confirms it, and a receipt would be one more
     copy of the address to erase."""
-    # Imported here: privacy reads email_key from this module.
-    from .privacy import erase_signer
-
     log.info("withdrawn signature=%s petition=%s", signature.id, signature.petition_id)
     erase_signer(signature)
