@@ -163,6 +163,10 @@ def anonymize_signatures(where: list, dry_run: bool) -> int:
         "contact_name": "",
         "ip_hash": "",
         "updates": False,
+        # The signals go with the rest: they served the review while the signer could be asked.
+        "network": "",
+        "email_domain": "",
+        "form_age": None,
     }
     people = db.session.execute(
         update(Signature)
