@@ -16,17 +16,36 @@ HIDE, REJECT, APPROVE, RESTORE = "hide", "reject", "approve", "restore"
 ACTIONS = (APPROVE, HIDE, REJECT, RESTORE)
 # Which states each action applies to; a signature in another state is left as it is.
 APPLIES_TO = {
-    APPROVE: (Signature.AWAITING_APPROVAL,),
+    # Approving a suspect signature clears it: a moderator found it genuine.
+    APPROVE: (Signature.AWAITING_APPROVAL, Signature.SUSPECT),
     HIDE: (Signature.CONFIRMED,),
-    REJECT: (Signature.PENDING, Signature.AWAITING_APPROVAL, Signature.CONFIRMED, Signature.HIDDEN),
+    REJECT: (
+        Signature.PENDING,
+        Signature.AWAITING_APPROVAL,
+        Signature.CONFIRMED,
+        Signature.HIDDEN,
+        Signature.SUSPECT,
+    ),
     RESTORE: (Signature.HIDDEN, Signature.REJECTED),
 }
 
 
-def filtered_signatures(petition, status=None, kind=None, country=None, text=None, since=None, until=None):
+def filtered_signatures(
+    petition,
+    status=None,
+    kind=None,
+    country=None,
+    text=None,
+    since=None,
+    until=None,
+    network=None,
+    domain=None,
+):
     """A query for the signatures of ``petition`` matching the organizer's filters, newest first.
 
-    ``text`` matches the name, the email address or its domain, case-insensitively.
+    ``text`` matches the name, the email address or its domain, case-insensitively; ``network``
+    (a network's short hash) and ``domain`` (an email domain) match exactly, as the surge report
+    shows them.
     """
     query = select(Signature).where(Signature.petition_id == petition.id)
     if status in Signature.STATUSES:
@@ -41,8 +60,13 @@ def filtered_signatures(petition, status=None, kind=None, country=None, text=Non
             or_(
                 func.lower(Signature.name).contains(needle, autoescape=True),
                 Signature.email_key.contains(needle, autoescape=True),
+                func.lower(Signature.email).contains(needle, autoescape=True),
             )
         )
+    if network:
+        query = query.where(Signature.network == network.strip().lower())
+    if domain:
+        query = query.where(Signature.email_domain == domain.strip().lower())
     if since:
         query = query.where(Signature.created_at >= dt.datetime.combine(since, dt.time.min))
     if until:
@@ -128,8 +152,16 @@ def recent_events(petition, limit: int = 20):
 
 
 def awaiting_approval_count(petition) -> int:
+    return count_in_status(petition, Signature.AWAITING_APPROVAL)
+
+
+def suspect_count(petition) -> int:
+    return count_in_status(petition, Signature.SUSPECT)
+
+
+def count_in_status(petition, status: str) -> int:
     return db.session.scalar(
         select(func.count())
         .select_from(Signature)
-        .where(Signature.petition_id == petition.id, Signature.status == Signature.AWAITING_APPROVAL)
+        .where(Signature.petition_id == petition.id, Signature.status == status)
     )

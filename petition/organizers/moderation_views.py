@@ -9,6 +9,7 @@ from ..countries import country_name
 from ..extensions import db
 from ..models import Signature, count_signatures
 from ..petitions.pages import get_petition_or_404
+from ..signing import signals
 from . import bp, moderation
 from .forms import ModerationForm, SignatureFilterForm
 
@@ -41,6 +42,8 @@ def signatures(slug):
             "text": filters.q.data,
             "since": filters.since.data,
             "until": filters.until.data,
+            "network": filters.network.data,
+            "domain": filters.domain.data,
         }
     query = moderation.filtered_signatures(petition, **criteria)
     if not valid:
@@ -62,6 +65,7 @@ def signatures(slug):
         counts=count_signatures(petition),
         country_name=country_name,
         statuses=Signature.STATUSES,
+        signal_labels=signals.LABELS,
     )
     return html, 200 if valid else 422
 
