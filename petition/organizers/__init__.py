@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("organizers", __name__)
 
-from . import export_views, moderation_views, petition_editor, routes  # noqa: E402,F401
+from . import export_views, integrity_views, moderation_views, petition_editor, routes  # noqa: E402,F401

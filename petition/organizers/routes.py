@@ -18,6 +18,7 @@ from sqlalchemy import select
 from ..extensions import db, limiter
 from ..models import Petition, Signature, count_signatures
 from ..petitions.pages import get_petition_or_404
+from ..signing import surges
 from . import auth, bp, insight, moderation
 from .export_forms import ExportFilterForm
 from .forms import LoginForm
@@ -89,5 +90,7 @@ def petition_dashboard(slug):
         awaiting_approval=moderation.awaiting_approval_count(petition),
         events=moderation.recent_events(petition),
         insight=insight.petition_insight(petition),
+        surges=surges.surge_report(petition),
+        suspect_count=moderation.suspect_count(petition),
         export_filters=ExportFilterForm(formdata=None),
     )
