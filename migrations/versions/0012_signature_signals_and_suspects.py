@@ -9,7 +9,9 @@ Create Date: 2026-12-03 08:00:00
   signatures of a petition reach one mailbox, the older keeps the canonical key if it can, and
   neither is changed otherwise; the log names them.
 - ``signature.status`` may be ``suspect``; ``signature`` gains its signals (network hash,
-  email domain, form age, the signals that put it in review) and two indexes for velocity.
+  email domain, form age, the signals that put it in review). No index: each would slow every
+  signature, and the last hour's or day's rows of a petition are found through
+  ``ix_signature_petition_created``.
 - ``petition`` gains its detection thresholds, its proof-of-work switch and its surge state.
 - ``spent_challenge``: proof-of-work challenges already used.
 
@@ -131,8 +133,6 @@ def upgrade():
     else:
         domain = "lower(split_part(email, '@', 2))"
     op.execute(f"UPDATE signature SET email_domain = {domain} WHERE email LIKE '%@%'")
-    op.create_index('ix_signature_petition_network', 'signature', ['petition_id', 'network', 'created_at'])
-    op.create_index('ix_signature_petition_domain', 'signature', ['petition_id', 'email_domain', 'created_at'])
     canonical_email_keys()
 
     op.add_column('petition', sa.Column('network_hourly_limit', sa.Integer(), server_default='20', nullable=False))
@@ -157,8 +157,6 @@ def downgrade():
     for column in ("surge_until", "notify_surges", "proof_of_work", "min_form_seconds", "domain_hourly_limit",
                    "network_hourly_limit"):
         op.execute(f"ALTER TABLE petition DROP COLUMN {column}")
-    op.drop_index('ix_signature_petition_domain', table_name='signature')
-    op.drop_index('ix_signature_petition_network', table_name='signature')
     for column in ("signals", "form_age", "email_domain", "network"):
         op.execute(f"ALTER TABLE signature DROP COLUMN {column}")
     # Suspect signatures wait for a moderator: before this revision, as unapproved ones did.

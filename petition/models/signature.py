@@ -82,9 +82,6 @@ class Signature(db.Model):
         # The latest public signatories, newest first, without sorting the whole petition.
         Index("ix_signature_petition_listed", "petition_id", "status", "public", "id"),
         Index("ix_signature_petition_order", "petition_id", "id"),
-        # Velocity and surges: a petition's signatures from one network or domain, by time.
-        Index("ix_signature_petition_network", "petition_id", "network", "created_at"),
-        Index("ix_signature_petition_domain", "petition_id", "email_domain", "created_at"),
         # SQLite would otherwise give a new row the id of the last one deleted, and an old
         # confirm or withdraw link could then act on it (PostgreSQL's sequences never go back).
         {"sqlite_autoincrement": True},

@@ -87,8 +87,7 @@ def network_hash(ip: str | None) -> str:
         return ""
     if address.version == 6 and address.ipv4_mapped:
         address = address.ipv4_mapped
-    prefix = 24 if address.version == 4 else 64
-    network = ipaddress.ip_network(f"{address}/{prefix}", strict=False)
+    # The network's leading bytes: a /24 is 3 bytes of an IPv4 address, a /64 8 of an IPv6 one.
+    network = address.packed[:3] if address.version == 4 else address.packed[:8]
     key = current_app.config["SECRET_KEY"].encode()
-    digest = hmac.new(key, b"network " + str(network).encode(), hashlib.sha256).hexdigest()
-    return digest[:NETWORK_HASH_LENGTH]
+    return hmac.new(key, network, hashlib.sha256).hexdigest()[:NETWORK_HASH_LENGTH]

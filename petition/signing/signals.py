@@ -21,7 +21,8 @@ site keeps none (nor any raw IP to look up later).
 Velocity follows the rate limiter's switch (``RATELIMIT_ENABLED``): off, as tests and
 benchmarks run from one address, network and domain velocity are not used. Counters are kept
 in Redis when the rate limiter's storage is Redis (all workers share them), else counted from
-the signatures themselves, through their (petition, network|domain, created_at) indexes.
+the petition's signatures of the last hour (through its (petition, created_at) index: an index
+on the network or the domain would slow every signature, for the embedded default's sake).
 """
 
 import datetime as dt
