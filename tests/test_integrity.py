@@ -368,3 +368,12 @@ def test_suspect_signatures_survive_a_migration_down_as_unapproved_ones(app, cli
             upgrade()
     assert status == Signature.AWAITING_APPROVAL
     assert api_total(client, petition.slug) == 0
+
+
+def test_signing_goes_on_when_the_counters_redis_is_down(make_app, petition):
+    app = make_app(RATELIMIT_ENABLED=True, REDIS_URL="redis://127.0.0.1:1/0")
+    set_petition(app, petition.slug, network_hourly_limit=1, min_form_seconds=0)
+    for number in range(2):
+        answer = sign(signer(app), petition.slug, **valid_fields(email=f"down{number}@example.org"))
+        assert answer.status_code == 303
+    assert [s.status for s in signatures(app)] == [Signature.CONFIRMED, Signature.CONFIRMED]

@@ -8,8 +8,10 @@ the counters are there (every worker sees it), else in the database.
 """
 
 import datetime as dt
+import logging
 
 import altcha
+import redis
 from flask import current_app, jsonify
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +21,7 @@ from ..models import SpentChallenge, utcnow
 from . import bp
 from .signals import redis_client, redis_url
 
+log = logging.getLogger(__name__)
 FIELD = "altcha"  # the widget's hidden field
 ALGORITHM = "PBKDF2/SHA-256"
 EXPIRES = dt.timedelta(minutes=20)
@@ -54,7 +57,12 @@ def spend(signature: str) -> bool:
     url = redis_url()
     if url is not None:
         key = f"{current_app.config['SIGNALS_KEY_PREFIX']}:spent:{signature}"
-        return bool(redis_client(url).set(key, 1, nx=True, ex=int(EXPIRES.total_seconds())))
+        try:
+            return bool(redis_client(url).set(key, 1, nx=True, ex=int(EXPIRES.total_seconds())))
+        except redis.RedisError:
+            # Not known to be unspent: the signature is taken, and waits for review.
+            log.exception("spent challenges unavailable")
+            return False
     now = utcnow()
     try:
         with db.session.begin_nested():

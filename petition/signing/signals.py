@@ -27,6 +27,7 @@ on the network or the domain would slow every signature, for the embedded defaul
 
 import datetime as dt
 import functools
+import logging
 import secrets
 
 import redis
@@ -37,6 +38,8 @@ from sqlalchemy import func, select, update
 from ..extensions import db
 from ..models import Petition, Signature
 from .identity import WEBMAIL_DOMAINS, email_domain, is_disposable, network_hash
+
+log = logging.getLogger(__name__)
 
 NETWORK, DOMAIN, FAST, DISPOSABLE, NO_PROOF = "network", "domain", "fast", "disposable", "no-proof"
 NAMES = (NETWORK, DOMAIN, FAST, DISPOSABLE, NO_PROOF)
@@ -123,7 +126,13 @@ def count_in_window(
     pipe.zremrangebyscore(key, "-inf", stamp - WINDOW.total_seconds())
     pipe.zcard(key)
     pipe.expire(key, int(WINDOW.total_seconds()))
-    return pipe.execute()[2]
+    try:
+        return pipe.execute()[2]
+    except redis.RedisError:
+        # Signing goes on without this signal rather than fail: the rate limiter, on the same
+        # Redis, is what refuses signatures when it is gone.
+        log.exception("velocity counter unavailable; %s not counted", name)
+        return 0
 
 
 def names_at_signing(terms, columns: dict, now: dt.datetime) -> list[str]:
