@@ -12,10 +12,10 @@ from sqlalchemy import select, update
 
 from petition.extensions import db as _db
 from petition.mail.sender import send_due
-from petition.models import Petition, Signature
+from petition.models import OutboxMessage, Petition, Signature
 
 from .conftest import hidden_inputs, login, sign, signatures, valid_fields
-from .support import links, store_signature
+from .support import at_the_same_moment, links, store_signature
 
 START = dt.datetime(2026, 12, 3, 10, 0, tzinfo=dt.UTC)
 
@@ -180,3 +180,23 @@ def test_a_surge_brings_the_widget_to_the_form_until_it_ends(watched_app, petiti
     with watched_app.app_context():
         stored = _db.session.scalar(select(Petition).where(Petition.slug == petition.slug))
         assert stored.surge_until is not None
+
+
+def test_signatures_starting_a_surge_at_the_same_moment_send_one_email(watched_app, petition, organizer):
+    set_petition(watched_app, petition.slug, network_hourly_limit=1, min_form_seconds=0)
+    clients = [signer(watched_app, "198.51.100.7") for _ in range(12)]
+    forms = [hidden_inputs(c.get(f"/p/{petition.slug}").get_data(as_text=True)) for c in clients]
+
+    def post(ready, number, client, form):
+        ready()
+        data = form | valid_fields(email=f"race{number}@example.org")
+        return client.post(f"/p/{petition.slug}/sign", data=data).status_code
+
+    arguments = [(n, c, f) for n, (c, f) in enumerate(zip(clients, forms, strict=True))]
+    assert at_the_same_moment(post, arguments, timeout=60) == [303] * len(clients)
+
+    with watched_app.app_context():
+        told = _db.session.scalars(select(OutboxMessage).where(OutboxMessage.template == "surge")).all()
+    assert len(told) == 1
+    stored = signatures(watched_app)
+    assert len(stored) == 12 and sum(s.status == Signature.SUSPECT for s in stored) == 11
