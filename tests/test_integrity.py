@@ -377,3 +377,21 @@ def test_signing_goes_on_when_the_counters_redis_is_down(make_app, petition):
         answer = sign(signer(app), petition.slug, **valid_fields(email=f"down{number}@example.org"))
         assert answer.status_code == 303
     assert [s.status for s in signatures(app)] == [Signature.CONFIRMED, Signature.CONFIRMED]
+
+
+def test_the_retention_purge_erases_a_signatures_signals_with_its_signer(app, client, petition):
+    set_petition(app, petition.slug, retention_days=30)
+    with time_machine.travel(WINDOW_START - dt.timedelta(days=31), tick=False) as clock:
+        page = signer(app).get(f"/p/{petition.slug}")
+        clock.shift(1)
+        signer(app).post(
+            f"/p/{petition.slug}/sign", data={**hidden(page), **valid_fields(email="a@mailinator.com")}
+        )
+    [before] = signatures(app)
+    assert before.network and before.email_domain == "mailinator.com" and before.form_age == 1
+
+    result = app.test_cli_runner().invoke(args=["signatures", "purge"])
+
+    assert result.exit_code == 0, result.output
+    [after] = signatures(app)
+    assert (after.email, after.network, after.email_domain, after.form_age) == ("", "", "", None)
