@@ -51,7 +51,6 @@ LABELS = {
     DISPOSABLE: _l("disposable address"),
     NO_PROOF: _l("no proof of work"),
 }
-VELOCITY = (NETWORK, DOMAIN)
 WINDOW = dt.timedelta(hours=1)
 # A surge lasts this long after the last signature that crossed a velocity threshold.
 SURGE_HOLD = dt.timedelta(hours=1)
