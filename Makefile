@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app wsgi
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint format browser clean translations translations-update
+.PHONY: run test lint format browser clean translations translations-update vendor
 
 # The mail sender runs beside the site and stops with it.
 run: $(VENV)/.installed translations
@@ -61,6 +61,14 @@ browser:
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# The ALTCHA widget (package.json pins it), copied into static/ so that the site serves it itself:
+# its CSP-strict build, its style sheet and the one worker the site's challenges use.
+vendor: node_modules/.installed
+	mkdir -p static/vendor/altcha/workers
+	cp node_modules/altcha/dist/external/altcha.min.js node_modules/altcha/dist/external/altcha.css \
+	  node_modules/altcha/LICENSE.txt static/vendor/altcha/
+	cp node_modules/altcha/dist/workers/pbkdf2.js static/vendor/altcha/workers/
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache

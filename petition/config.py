@@ -86,6 +86,13 @@ class Config:
     UPDATE_BATCH_SIZE = 200
     MAIL_RATE_PER_MINUTE = 600
 
+    # Quiet detection (petition/signing/signals.py): velocity counters live in Redis when
+    # RATELIMIT_STORAGE_URI or REDIS_URL names one, under this prefix; else in the database.
+    REDIS_URL = None
+    SIGNALS_KEY_PREFIX = "petition:signals"
+    # The proof of work asked in a surge (ALTCHA, PBKDF2 iterations): about a second of a phone's time.
+    ALTCHA_COST = 5000
+
     # Personal data of a petition closed this many days ago is anonymized by `signatures purge`
     # (a petition without a closing date keeps each signer's for its own retention_days).
     PURGE_AFTER_DAYS = 180
@@ -124,6 +131,7 @@ ENV_KEYS = (
     "DATA_CONTROLLER_NAME",
     "DATA_CONTROLLER_CONTACT",
     "RATELIMIT_STORAGE_URI",
+    "REDIS_URL",
 )
 
 

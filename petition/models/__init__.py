@@ -1,6 +1,7 @@
 """The data model: petitions, their signatures and counts, the organizers who run them, the outbox."""
 
 from .base import utcnow
+from .challenge import SpentChallenge
 from .counts import SignatureCount, count_by_country, count_signatures
 from .organizer import AuditEvent, Organizer, OrganizerRole, RecoveryCode
 from .outbox import OutboxMessage
@@ -17,6 +18,7 @@ __all__ = [
     "PetitionTranslation",
     "RecoveryCode",
     "Signature",
+    "SpentChallenge",
     "SignatureCount",
     "Update",
     "count_by_country",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -43,6 +43,17 @@ class Petition(db.Model):
     retention_days: Mapped[int] = mapped_column(
         default=DEFAULT_RETENTION_DAYS, server_default=str(DEFAULT_RETENTION_DAYS)
     )
+    # Quiet detection (petition.signing.signals): past these, a signature waits for review.
+    # Signatures in the last hour from one network, or from one domain (big webmail providers
+    # aside); a form posted sooner than min_form_seconds after its page.
+    network_hourly_limit: Mapped[int] = mapped_column(default=20, server_default="20")
+    domain_hourly_limit: Mapped[int] = mapped_column(default=50, server_default="50")
+    min_form_seconds: Mapped[int] = mapped_column(default=3, server_default="3")
+    # Ask for a proof of work (ALTCHA) always, not only in a surge; email organizers when one starts.
+    proof_of_work: Mapped[bool] = mapped_column(default=False, server_default=false())
+    notify_surges: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # A surge is on until then (each velocity signal prolongs it).
+    surge_until: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -60,6 +71,11 @@ class Petition(db.Model):
     @property
     def subtitle_lines(self) -> list[str]:
         return [line for line in self.subtitle.splitlines() if line.strip()]
+
+    @property
+    def asks_proof_of_work(self) -> bool:
+        """Whether the sign form asks for a proof of work: switched on, or in a surge."""
+        return self.proof_of_work or (self.surge_until is not None and self.surge_until > utcnow())
 
     def __repr__(self) -> str:
         return f"<Petition {self.slug}>"

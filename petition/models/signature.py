@@ -24,14 +24,17 @@ class Signature(db.Model):
 
     # States. Pending: the email is not confirmed yet. Unapproved: an organization waiting for an
     # organizer's approval. Confirmed: counted and listed (when public). Hidden: counted, never
-    # listed. Rejected: neither. Only confirmed and hidden signatures count (the triggers own the
-    # counting: see SignatureCount, and changing COUNTED needs a new migration).
+    # listed. Rejected: neither. Suspect: its signals crossed the petition's thresholds, and it
+    # waits for a moderator to confirm or reject it. Only confirmed and hidden signatures count
+    # (the triggers own the counting: see SignatureCount, and changing COUNTED needs a new
+    # migration).
     PENDING = "pending"
     AWAITING_APPROVAL = "unapproved"
     CONFIRMED = "confirmed"
     HIDDEN = "hidden"
     REJECTED = "rejected"
-    STATUSES = (PENDING, AWAITING_APPROVAL, CONFIRMED, HIDDEN, REJECTED)
+    SUSPECT = "suspect"
+    STATUSES = (PENDING, AWAITING_APPROVAL, CONFIRMED, HIDDEN, REJECTED, SUSPECT)
     COUNTED = (CONFIRMED, HIDDEN)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -56,6 +59,14 @@ class Signature(db.Model):
     ip_hash: Mapped[str] = mapped_column(String(64), default="")
     # Emails sent because of this address (confirmations and repeat notices), to cap resends.
     emails_sent: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Signals (see petition.signing.signals): a keyed hash of the signer's network, the
+    # address's domain, the seconds between the form's page and its post (at least), and the
+    # names of the signals that put the signature in review. No raw IP.
+    # Server defaults only: a row written without them is valid under older schemas too.
+    network: Mapped[str] = mapped_column(String(16), server_default="")
+    email_domain: Mapped[str] = mapped_column(String(254), server_default="")
+    form_age: Mapped[int | None]
+    signals: Mapped[str] = mapped_column(String(100), server_default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     petition: Mapped[Petition] = relationship(back_populates="signatures")
@@ -64,7 +75,8 @@ class Signature(db.Model):
         UniqueConstraint("petition_id", "email_key"),
         CheckConstraint("kind IN ('individual', 'organization')", name="kind_known"),
         CheckConstraint(
-            "status IN ('pending', 'unapproved', 'confirmed', 'hidden', 'rejected')", name="status_known"
+            "status IN ('pending', 'unapproved', 'confirmed', 'hidden', 'rejected', 'suspect')",
+            name="status_known",
         ),
         Index("ix_signature_petition_created", "petition_id", "created_at"),
         # The latest public signatories, newest first, without sorting the whole petition.
@@ -74,6 +86,10 @@ class Signature(db.Model):
         # confirm or withdraw link could then act on it (PostgreSQL's sequences never go back).
         {"sqlite_autoincrement": True},
     )
+
+    @property
+    def signal_names(self) -> list[str]:
+        return self.signals.split()
 
     @property
     def is_organization(self) -> bool:

@@ -122,6 +122,9 @@ class SignatureFilterForm(Form):
     q = StringField(_l("Name, email or domain"), validators=[Optional(), Length(max=200)])
     since = day_filter(_l("Signed from"))
     until = day_filter(_l("Signed until"))
+    # The surge report links here with one of these: a network's short hash, an email domain.
+    network = StringField(_l("Network"), validators=[Optional(), Length(max=16)])
+    domain = StringField(_l("Email domain"), validators=[Optional(), Length(max=254)])
 
 
 class ModerationForm(Form):

@@ -18,20 +18,37 @@ ACTIONS = (APPROVE, HIDE, REJECT, RESTORE)
 MODERATION_PREFIX = "moderation."  # the audit record's actions: moderation.hide, …
 # Which states each action applies to; a signature in another state is left as it is.
 APPLIES_TO = {
-    APPROVE: (Signature.AWAITING_APPROVAL,),
+    # Approving a suspect signature clears it: a moderator found it genuine.
+    APPROVE: (Signature.AWAITING_APPROVAL, Signature.SUSPECT),
     HIDE: (Signature.CONFIRMED,),
-    REJECT: (Signature.PENDING, Signature.AWAITING_APPROVAL, Signature.CONFIRMED, Signature.HIDDEN),
+    REJECT: (
+        Signature.PENDING,
+        Signature.AWAITING_APPROVAL,
+        Signature.CONFIRMED,
+        Signature.HIDDEN,
+        Signature.SUSPECT,
+    ),
     RESTORE: (Signature.HIDDEN, Signature.REJECTED),
 }
 
 
 def filtered_signatures(
-    petition, status=None, kind=None, country=None, text=None, since=None, until=None, in_email=True
+    petition,
+    status=None,
+    kind=None,
+    country=None,
+    text=None,
+    since=None,
+    until=None,
+    network=None,
+    domain=None,
+    in_email=True,
 ):
     """A query for the signatures of ``petition`` matching the organizer's filters, newest first.
 
     ``text`` matches the name or, with ``in_email``, the email address or its domain,
-    case-insensitively.
+    case-insensitively; ``network`` (a network's short hash) and ``domain`` (an email domain)
+    match exactly, as the surge report shows them.
     """
     query = select(Signature).where(Signature.petition_id == petition.id)
     if status in Signature.STATUSES:
@@ -45,7 +62,12 @@ def filtered_signatures(
         matches = [func.lower(Signature.name).contains(needle, autoescape=True)]
         if in_email:
             matches.append(Signature.email_key.contains(needle, autoescape=True))
+            matches.append(func.lower(Signature.email).contains(needle, autoescape=True))
         query = query.where(or_(*matches))
+    if network:
+        query = query.where(Signature.network == network.strip().lower())
+    if domain:
+        query = query.where(Signature.email_domain == domain.strip().lower())
     if since:
         query = query.where(Signature.created_at >= dt.datetime.combine(since, dt.time.min))
     if until:
@@ -123,8 +145,16 @@ def recent_events(petition, limit: int = 20):
 
 
 def awaiting_approval_count(petition) -> int:
+    return count_in_status(petition, Signature.AWAITING_APPROVAL)
+
+
+def suspect_count(petition) -> int:
+    return count_in_status(petition, Signature.SUSPECT)
+
+
+def count_in_status(petition, status: str) -> int:
     return db.session.scalar(
         select(func.count())
         .select_from(Signature)
-        .where(Signature.petition_id == petition.id, Signature.status == Signature.AWAITING_APPROVAL)
+        .where(Signature.petition_id == petition.id, Signature.status == status)
     )

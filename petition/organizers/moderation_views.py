@@ -8,6 +8,7 @@ from sqlalchemy import false, func, select
 from ..countries import country_name
 from ..extensions import db
 from ..models import Signature, count_signatures
+from ..signing import signals
 from . import bp, moderation
 from .access import MODERATE, petition_for, sees_addresses
 from .forms import ModerationForm, SignatureFilterForm
@@ -43,6 +44,8 @@ def signatures(slug):
             "in_email": sees_addresses(petition),
             "since": filters.since.data,
             "until": filters.until.data,
+            "network": filters.network.data,
+            "domain": filters.domain.data,
         }
     query = moderation.filtered_signatures(petition, **criteria)
     if not valid:
@@ -64,6 +67,7 @@ def signatures(slug):
         counts=count_signatures(petition),
         country_name=country_name,
         statuses=Signature.STATUSES,
+        signal_labels=signals.LABELS,
     )
     return html, 200 if valid else 422
 

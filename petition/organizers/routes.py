@@ -21,6 +21,7 @@ from sqlalchemy import select
 from ..errors import handle_too_many_requests, retry_after
 from ..extensions import db, limiter
 from ..models import OrganizerRole, Signature, count_signatures
+from ..signing import surges
 from . import audit, auth, bp, insight, moderation, two_factor
 from .access import MODERATE, VIEW, can, petition_for, visible_petitions
 from .export_forms import ExportFilterForm
@@ -195,5 +196,7 @@ def petition_dashboard(slug):
         awaiting_approval=moderation.awaiting_approval_count(petition),
         events=moderation.recent_events(petition),
         insight=insight.petition_insight(petition),
+        surges=surges.surge_report(petition),
+        suspect_count=moderation.suspect_count(petition),
         export_filters=ExportFilterForm(formdata=None),
     )

@@ -43,10 +43,21 @@ class Terms:
     organizations_need_approval: bool
     closes_at: dt.datetime | None
     version: dt.datetime  # Petition.updated_at: part of the key of whatever shows its text
+    # Quiet detection's thresholds and proof of work (see petition.signing.signals).
+    network_hourly_limit: int
+    domain_hourly_limit: int
+    min_form_seconds: int
+    proof_of_work: bool
+    surge_until: dt.datetime | None
 
     @property
     def is_open(self) -> bool:
         return self.closes_at is None or self.closes_at > utcnow()
+
+    @property
+    def asks_proof_of_work(self) -> bool:
+        """Whether the sign form asks for a proof of work: switched on, or in a surge."""
+        return self.proof_of_work or (self.surge_until is not None and self.surge_until > utcnow())
 
 
 def terms_of(slug: str) -> Terms:
@@ -70,6 +81,11 @@ def terms_of(slug: str) -> Terms:
                     Petition.organizations_need_approval,
                     Petition.closes_at,
                     Petition.updated_at,
+                    Petition.network_hourly_limit,
+                    Petition.domain_hourly_limit,
+                    Petition.min_form_seconds,
+                    Petition.proof_of_work,
+                    Petition.surge_until,
                 ).where(Petition.slug == slug)
             ).first()
         if row is None:

@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("signing", __name__)
 
-from . import links, routes  # noqa: E402,F401
+from . import links, proof, routes  # noqa: E402,F401

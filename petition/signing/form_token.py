@@ -56,21 +56,31 @@ def make_form_token(slug: str) -> str:
 
 def form_token_is_valid(token: str | None, slug: str) -> bool:
     """Whether ``token`` was made by this site for ``slug`` within ``SIGN_FORM_MAX_AGE``."""
+    return form_age(token, slug) is not None
+
+
+def form_age(token: str | None, slug: str) -> int | None:
+    """Seconds since the page of a form with ``token`` was made, if this site made it for
+    ``slug`` within ``SIGN_FORM_MAX_AGE``; else None. The token's time is rounded down to its
+    window, so the age is at least the real one, and at most ``TOKEN_WINDOW`` more."""
     if not token:
-        return False
+        return None
     secret = current_app.config["SECRET_KEY"]
     made = _genuine.get((secret, token))
     if made is None:
         try:
             named, made_at = _serializer().loads(token, return_timestamp=True)
         except (BadSignature, ValueError, TypeError):
-            return False
+            return None
         made = (named, made_at.timestamp())
         if len(_genuine) >= GENUINE_KEPT:
             _genuine.clear()
         _genuine[(secret, token)] = made
     named, made_at = made
-    return named == slug and 0 <= time.time() - made_at <= current_app.config["SIGN_FORM_MAX_AGE"]
+    age = time.time() - made_at
+    if named != slug or not 0 <= age <= current_app.config["SIGN_FORM_MAX_AGE"]:
+        return None
+    return int(age)
 
 
 # Tokens already checked, with what they say: there is one per petition and window, and
@@ -94,3 +104,8 @@ def posted_from_this_site() -> bool:
 def form_is_genuine(token: str | None, slug: str) -> bool:
     """The whole check: a good token for ``slug``, sent from this site."""
     return form_token_is_valid(token, slug) and posted_from_this_site()
+
+
+def genuine_form_age(token: str | None, slug: str) -> int | None:
+    """:func:`form_age` of a form that passes :func:`form_is_genuine`; None for any other."""
+    return form_age(token, slug) if posted_from_this_site() else None

@@ -12,7 +12,7 @@ from sqlalchemy import String, case, cast, delete, func, literal, select, update
 
 from ..extensions import db
 from ..models import OutboxMessage, Petition, Signature, utcnow
-from .services import email_key
+from .identity import email_key
 
 log = logging.getLogger(__name__)
 ROWS_PER_STATEMENT = 500
@@ -146,6 +146,10 @@ def anonymize_signatures(where: list, dry_run: bool) -> int:
         "contact_name": "",
         "ip_hash": "",
         "updates": False,
+        # The signals go with the rest: they served the review while the signer could be asked.
+        "network": "",
+        "email_domain": "",
+        "form_age": None,
     }
     people = db.session.execute(
         update(Signature)

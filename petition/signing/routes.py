@@ -18,8 +18,8 @@ from ..http_cache import COUNTS_MAX_AGE, public_cacheable
 from ..models import count_signatures
 from ..petitions import pages
 from ..sharing import petition_url, share_links
-from . import bp, services
-from .form_token import FIELD, form_is_genuine
+from . import bp, proof, services
+from .form_token import FIELD, genuine_form_age
 from .forms import SignatureForm
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,8 @@ def take_signature(slug, token_field: str, show_form, default_source: str = "") 
         # First, whatever the token: a form left open past the closing time learns why at once.
         return Outcome(result=CLOSED)
     form = SignatureForm()
-    if not form_is_genuine(request.form.get(token_field), slug):
+    form_age = genuine_form_age(request.form.get(token_field), slug)
+    if form_age is None:
         log.warning("%s refused on %s: bad or old token, or foreign origin", token_field, slug)
         # What was typed comes back with a fresh token: a visitor whose form grew old signs again.
         return Outcome(page=show_form(pages.get_petition_or_404(slug), form, status=400, refused=True))
@@ -60,7 +61,15 @@ def take_signature(slug, token_field: str, show_form, default_source: str = "") 
         return Outcome(result=CHECK_EMAIL if terms.requires_confirmation else SIGNED)
     fields = form.signature_fields()
     fields["source"] = fields["source"] or default_source
-    signed = services.sign(terms, fields, locale=form.ui_language, ip=request.remote_addr)
+    proof_missing = terms.asks_proof_of_work and not proof.proof_is_good(request.form.get(proof.FIELD))
+    signed = services.sign(
+        terms,
+        fields,
+        locale=form.ui_language,
+        ip=request.remote_addr,
+        form_age=form_age,
+        proof_missing=proof_missing,
+    )
     if terms.requires_confirmation:
         # New or repeat, the answer is the same: what differs goes to the address by email.
         return Outcome(result=CHECK_EMAIL)

@@ -15,16 +15,11 @@ from ..extensions import db
 from ..mail import email_values, queue_email
 from ..models import OutboxMessage, Signature, utcnow
 from ..sharing import site_origin
+from . import signals
+from .identity import email_key
+from .privacy import erase_signer
 
 log = logging.getLogger(__name__)
-
-
-def email_key(email: str) -> str:
-    """The form of an address under which repeats are recognized: Ana@X.org is ana@x.org.
-
-    Lower case, not case folding: folding makes "straße" "strasse", another mailbox.
-    """
-    return email.strip().lower()
 
 
 def hash_ip(ip: str | None) -> str:
@@ -57,10 +52,21 @@ class Signed(NamedTuple):
     created: bool
 
 
-def sign(petition, fields: dict, locale: str = "en", ip: str | None = None) -> Signed:
-    """Add a signature to ``petition`` (a :class:`~petition.models.Petition`, or anything with
-    its ``id``, ``slug``, ``requires_confirmation`` and ``organizations_need_approval``) and the
-    email it causes, in one transaction of their own, committed on return.
+def sign(
+    petition,
+    fields: dict,
+    locale: str = "en",
+    ip: str | None = None,
+    form_age: int | None = None,
+    proof_missing: bool = False,
+) -> Signed:
+    """Add a signature to ``petition`` (a :class:`~petition.models.Petition`, or its
+    :class:`~petition.petitions.pages.Terms`) and the email it causes, in one transaction of
+    their own, committed on return.
+
+    The signature carries its signals (see :mod:`.signals`): its network, its address's domain,
+    ``form_age`` (seconds since the form's page was made) and ``proof_missing`` (a proof of work
+    was asked for and not given). Counted at once, past the petition's thresholds it is suspect.
 
     A repeat address stores nothing; on a petition that confirms by email, the address is sent
     its confirmation again or told it has signed already (capped per address), so the page
@@ -69,14 +75,22 @@ def sign(petition, fields: dict, locale: str = "en", ip: str | None = None) -> S
     """
     now = utcnow()
     confirming = petition.requires_confirmation
+    columns = signals.signing_columns(ip, fields["email"], form_age, proof_missing)
+    if confirming:
+        status = Signature.PENDING
+    else:
+        columns["signals"] = signals.names_at_signing(petition, columns, now)
+        status = Signature.SUSPECT if columns["signals"] else status_once_confirmed(petition, fields["kind"])
     row = {
         **fields,
+        **columns,
+        "signals": " ".join(columns["signals"]),
         "petition_id": petition.id,
         "email_key": email_key(fields["email"]),
         "locale": locale,
         "ip_hash": hash_ip(ip),
         "emails_sent": 1,
-        "status": Signature.PENDING if confirming else status_once_confirmed(petition, fields["kind"]),
+        "status": status,
         "confirmed_at": None if confirming else now,
         "created_at": now,
     }
@@ -187,11 +201,17 @@ def queue_signer_email(signature: Signature, template: str) -> None:
 
 
 def confirm(signature: Signature) -> bool:
-    """Confirm a pending signature; return whether anything changed."""
+    """Confirm a pending signature, which its signals may make suspect instead; return whether
+    anything changed."""
     if signature.status != Signature.PENDING:
         return False
-    signature.status = status_once_confirmed(signature.petition, signature.kind)
-    signature.confirmed_at = utcnow()
+    now = utcnow()
+    names = signals.names_at_confirmation(signature, now)
+    signature.signals = " ".join(names)
+    signature.status = (
+        Signature.SUSPECT if names else status_once_confirmed(signature.petition, signature.kind)
+    )
+    signature.confirmed_at = now
     log.info("confirmed signature=%s status=%s", signature.id, signature.status)
     return True
 
@@ -200,8 +220,5 @@ def withdraw(signature: Signature) -> None:
     """Erase a signature and every trace of its signer, at their request, in the caller's
     transaction. No receipt is emailed: the page confirms it, and a receipt would be one more
     copy of the address to erase."""
-    # Imported here: privacy reads email_key from this module.
-    from .privacy import erase_signer
-
     log.info("withdrawn signature=%s petition=%s", signature.id, signature.petition_id)
     erase_signer(signature)

@@ -29,7 +29,10 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
 
 def _fingerprint(signature) -> str:
     # Binds the token to this row's address, so an id reused after a deletion never matches.
-    return hashlib.sha256(f"{signature.email_key}|{signature.petition_id}".encode()).hexdigest()[:16]
+    # The address in lower case, as the repeat key was until it learned which providers ignore
+    # dots and +tags: links emailed before then keep working.
+    address = signature.email.strip().lower()
+    return hashlib.sha256(f"{address}|{signature.petition_id}".encode()).hexdigest()[:16]
 
 
 def make_token(signature, purpose: str) -> str:
