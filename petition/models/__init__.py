@@ -2,6 +2,7 @@
 
 from .base import utcnow
 from .counts import SignatureCount, count_by_country, count_signatures
+from .invalidation import Invalidation, SignatureTally, public_record
 from .organizer import AuditEvent, ModerationEvent, Organizer, OrganizerRole, RecoveryCode
 from .outbox import OutboxMessage
 from .petition import Petition, PetitionTranslation
@@ -10,6 +11,7 @@ from .update import Update
 
 __all__ = [
     "AuditEvent",
+    "Invalidation",
     "ModerationEvent",
     "Organizer",
     "OrganizerRole",
@@ -19,8 +21,10 @@ __all__ = [
     "RecoveryCode",
     "Signature",
     "SignatureCount",
+    "SignatureTally",
     "Update",
     "count_by_country",
     "count_signatures",
+    "public_record",
     "utcnow",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, false, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -24,14 +24,17 @@ class Signature(db.Model):
 
     # States. Pending: the email is not confirmed yet. Unapproved: an organization waiting for an
     # organizer's approval. Confirmed: counted and listed (when public). Hidden: counted, never
-    # listed. Rejected: neither. Only confirmed and hidden signatures count (the triggers own the
-    # counting: see SignatureCount, and changing COUNTED needs a new migration).
+    # listed. Rejected: neither. Invalidated: taken out by an organizer's bulk invalidation (see
+    # Invalidation), neither counted nor listed, and restorable to ``invalidated_from``. Only
+    # confirmed and hidden signatures count (the triggers own the counting: see SignatureCount,
+    # and changing COUNTED needs a new migration).
     PENDING = "pending"
     AWAITING_APPROVAL = "unapproved"
     CONFIRMED = "confirmed"
     HIDDEN = "hidden"
     REJECTED = "rejected"
-    STATUSES = (PENDING, AWAITING_APPROVAL, CONFIRMED, HIDDEN, REJECTED)
+    INVALIDATED = "invalidated"
+    STATUSES = (PENDING, AWAITING_APPROVAL, CONFIRMED, HIDDEN, REJECTED, INVALIDATED)
     COUNTED = (CONFIRMED, HIDDEN)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -54,6 +57,13 @@ class Signature(db.Model):
     source: Mapped[str] = mapped_column(String(40), default="")
     locale: Mapped[str] = mapped_column(String(8), default="en")
     ip_hash: Mapped[str] = mapped_column(String(64), default="")
+    # Whether the signer confirmed the address from the emailed link (the public record says how
+    # many did); a petition that does not confirm by email counts its signatures without it.
+    # A server default alone: an INSERT that does not name it works on older schemas too.
+    email_confirmed: Mapped[bool] = mapped_column(server_default=false())
+    # The invalidation that took this signature out, and the status it had before (restored on undo).
+    invalidation_id: Mapped[int | None] = mapped_column(ForeignKey("invalidation.id", ondelete="SET NULL"))
+    invalidated_from: Mapped[str | None] = mapped_column(String(16))
     # Emails sent because of this address (confirmations and repeat notices), to cap resends.
     emails_sent: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -64,7 +74,8 @@ class Signature(db.Model):
         UniqueConstraint("petition_id", "email_key"),
         CheckConstraint("kind IN ('individual', 'organization')", name="kind_known"),
         CheckConstraint(
-            "status IN ('pending', 'unapproved', 'confirmed', 'hidden', 'rejected')", name="status_known"
+            "status IN ('invalidated', 'pending', 'unapproved', 'confirmed', 'hidden', 'rejected')",
+            name="status_known",
         ),
         Index("ix_signature_petition_created", "petition_id", "created_at"),
         # The latest public signatories, newest first, without sorting the whole petition.

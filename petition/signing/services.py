@@ -192,6 +192,7 @@ def confirm(signature: Signature) -> bool:
         return False
     signature.status = status_once_confirmed(signature.petition, signature.kind)
     signature.confirmed_at = utcnow()
+    signature.email_confirmed = True
     log.info("confirmed signature=%s status=%s", signature.id, signature.status)
     return True
 
