@@ -12,6 +12,7 @@ from ..extensions import db
 from .base import utcnow
 
 if TYPE_CHECKING:
+    from .invalidation import Invalidation
     from .petition import Petition
 
 
@@ -69,6 +70,7 @@ class Signature(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     petition: Mapped[Petition] = relationship(back_populates="signatures")
+    invalidation: Mapped[Invalidation | None] = relationship()
 
     __table_args__ = (
         UniqueConstraint("petition_id", "email_key"),
@@ -93,6 +95,16 @@ class Signature(db.Model):
     @property
     def is_counted(self) -> bool:
         return self.status in self.COUNTED
+
+    @property
+    def invalidation_category(self) -> str:
+        """The category of the invalidation that took this signature out; empty if none did."""
+        return self.invalidation.category if self.invalidation is not None else ""
+
+    @property
+    def invalidation_reason(self) -> str:
+        """Why it was taken out, in the organizer's words; empty if it was not."""
+        return self.invalidation.reason if self.invalidation is not None else ""
 
     @classmethod
     def counted(cls, petition):
