@@ -1,0 +1,204 @@
+"""Bulk invalidation: organizers take out, at once, the signatures that match some filters (an
+email domain, a network, a time span, a country, a name, a source, a status), with a category
+and a reason; the count of matches is shown first, and an invalidation can be undone.
+
+Large invalidations run in batches of ``INVALIDATION_BATCH`` ids, each one UPDATE statement in
+a transaction of its own: on SQLite the write lock is held for one batch at a time, so people
+signing meanwhile wait a moment at most. The count triggers move each signature out of the count
+as its status changes. Signatures made after an invalidation starts are not in it.
+"""
+
+import datetime as dt
+import logging
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from ..extensions import db
+from ..models import Invalidation, Petition, Signature, utcnow
+from . import audit
+
+log = logging.getLogger(__name__)
+
+# The filters, in the order forms and the command line show them.
+FILTERS = ("domain", "network", "since", "until", "country", "name", "source", "status")
+# The statuses an invalidation may select; invalidated signatures are never taken twice.
+SELECTABLE = tuple(status for status in Signature.STATUSES if status != Signature.INVALIDATED)
+
+
+def parse_moment(text: str, end: bool = False) -> dt.datetime:
+    """A day (``YYYY-MM-DD``) or a moment (ISO 8601, UTC unless it says otherwise) as a naive UTC
+    time. With ``end``, a day means its end: the first moment of the next day."""
+    moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    if end and len(text.strip()) == 10:
+        moment += dt.timedelta(days=1)
+    return moment
+
+
+def like_pattern(text: str) -> str:
+    """A name pattern (``*`` for any characters, nothing else special) as a LIKE pattern that
+    finds it anywhere in a name, in lower case."""
+    escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return "%" + escaped.replace("*", "%") + "%"
+
+
+def conditions(criteria: dict) -> list:
+    """SQL conditions on :class:`Signature` for the non-empty ``criteria`` (see :data:`FILTERS`):
+    since and until hold a day or a moment, until a day includes that day."""
+    found = []
+    if criteria.get("domain"):
+        found.append(Signature.email_key.endswith("@" + criteria["domain"].strip().lower(), autoescape=True))
+    if criteria.get("network"):
+        found.append(Signature.ip_hash.startswith(criteria["network"].strip().lower(), autoescape=True))
+    if criteria.get("since"):
+        found.append(Signature.created_at >= parse_moment(criteria["since"]))
+    if criteria.get("until"):
+        found.append(Signature.created_at < parse_moment(criteria["until"], end=True))
+    if criteria.get("country"):
+        found.append(Signature.country == criteria["country"].strip().upper())
+    if criteria.get("name"):
+        found.append(func.lower(Signature.name).like(like_pattern(criteria["name"]), escape="\\"))
+    if criteria.get("source"):
+        found.append(Signature.source == criteria["source"].strip())
+    if criteria.get("status"):
+        found.append(Signature.status == criteria["status"])
+    return found
+
+
+def chosen(petition, criteria: dict) -> list:
+    """The conditions that pick the signatures of ``petition`` an invalidation would take."""
+    return [
+        Signature.petition_id == petition.id,
+        Signature.status != Signature.INVALIDATED,
+        *conditions(criteria),
+    ]
+
+
+def count_matching(petition, criteria: dict) -> int:
+    """How many signatures of ``petition`` an invalidation with ``criteria`` would take now."""
+    return db.session.scalar(select(func.count()).select_from(Signature).where(*chosen(petition, criteria)))
+
+
+def id_batches(where: list):
+    """Ranges of ids ``[low, high)``, each :data:`INVALIDATION_BATCH` wide, that cover the
+    signatures matching ``where`` now."""
+    low, high = db.session.execute(select(func.min(Signature.id), func.max(Signature.id)).where(*where)).one()
+    db.session.commit()  # no transaction kept open between batches
+    if low is None:
+        return
+    size = current_app.config["INVALIDATION_BATCH"]
+    for start in range(low, high + 1, size):
+        yield start, start + size
+
+
+def invalidate(
+    petition, criteria: dict, category: str, reason: str, organizer=None, actor: str = ""
+) -> Invalidation:
+    """Invalidate the signatures of ``petition`` matching ``criteria``, batch by batch, each
+    batch committed; record it; return the :class:`Invalidation`, whose ``rows`` says how many."""
+    if category not in Invalidation.CATEGORIES:
+        raise ValueError(f"unknown category {category!r}")
+    criteria = {name: value for name, value in criteria.items() if value}
+    invalidation = Invalidation(
+        petition_id=petition.id,
+        organizer_id=organizer.id if organizer is not None else None,
+        actor=organizer.email if organizer is not None else actor,
+        category=category,
+        reason=reason.strip(),
+        criteria=criteria,
+    )
+    db.session.add(invalidation)
+    db.session.commit()
+    where = chosen(petition, criteria)
+    for low, high in id_batches(where):
+        taken = db.session.execute(
+            update(Signature)
+            .where(*where, Signature.id >= low, Signature.id < high)
+            .values(
+                invalidated_from=Signature.status,
+                status=Signature.INVALIDATED,
+                invalidation_id=invalidation.id,
+            ),
+            execution_options={"synchronize_session": False},
+        ).rowcount
+        if taken:
+            db.session.execute(
+                update(Invalidation)
+                .where(Invalidation.id == invalidation.id)
+                .values(rows=Invalidation.rows + taken)
+            )
+        db.session.commit()
+    db.session.refresh(invalidation)
+    audit.record(
+        "invalidate",
+        petition,
+        rows=invalidation.rows,
+        organizer=organizer,
+        actor=actor,
+        invalidation=invalidation.id,
+        category=category,
+        reason=invalidation.reason,
+        criteria=criteria,
+    )
+    db.session.commit()
+    log.info(
+        "invalidated petition=%s invalidation=%s category=%s rows=%s criteria=%s",
+        petition.slug,
+        invalidation.id,
+        category,
+        invalidation.rows,
+        criteria,
+    )
+    return invalidation
+
+
+def undo(invalidation: Invalidation, organizer=None, actor: str = "") -> int | None:
+    """Give the signatures of ``invalidation`` back the status they had, batch by batch; record
+    it; return how many, or None when it was undone already (by someone else at the same moment,
+    too: the first to mark it undoes it)."""
+    claimed = db.session.execute(
+        update(Invalidation)
+        .where(Invalidation.id == invalidation.id, Invalidation.undone_at.is_(None))
+        .values(undone_at=utcnow())
+    ).rowcount
+    db.session.commit()
+    if not claimed:
+        return None
+    where = [
+        Signature.petition_id == invalidation.petition_id,
+        Signature.invalidation_id == invalidation.id,
+        Signature.status == Signature.INVALIDATED,
+    ]
+    restored = 0
+    for low, high in id_batches(where):
+        restored += db.session.execute(
+            update(Signature)
+            .where(*where, Signature.id >= low, Signature.id < high)
+            .values(status=Signature.invalidated_from, invalidated_from=None, invalidation_id=None),
+            execution_options={"synchronize_session": False},
+        ).rowcount
+        db.session.commit()
+    invalidation.rows = 0
+    audit.record(
+        "invalidation_undo",
+        db.session.get(Petition, invalidation.petition_id),
+        rows=restored,
+        organizer=organizer,
+        actor=actor,
+        invalidation=invalidation.id,
+    )
+    db.session.commit()
+    log.info("invalidation undone invalidation=%s rows=%s", invalidation.id, restored)
+    return restored
+
+
+def invalidations(petition, limit: int | None = 50) -> list[Invalidation]:
+    """The latest invalidations of ``petition``, newest first."""
+    return db.session.scalars(
+        select(Invalidation)
+        .where(Invalidation.petition_id == petition.id)
+        .order_by(Invalidation.id.desc())
+        .limit(limit)
+    ).all()
