@@ -5,4 +5,10 @@ from flask import Blueprint
 
 bp = Blueprint("organizers", __name__)
 
-from . import export_views, moderation_views, petition_editor, routes  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    export_views,
+    invalidation_views,
+    moderation_views,
+    petition_editor,
+    routes,
+)
