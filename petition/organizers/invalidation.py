@@ -10,6 +10,7 @@ as its status changes. Signatures made after an invalidation starts are not in i
 
 import datetime as dt
 import logging
+import time
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -82,14 +83,23 @@ def count_matching(petition, criteria: dict) -> int:
 
 
 def id_batches(where: list):
-    """Ranges of ids ``[low, high)``, each :data:`INVALIDATION_BATCH` wide, that cover the
-    signatures matching ``where`` now."""
+    """Ranges of ids ``[low, high)``, each ``INVALIDATION_BATCH`` wide, that cover the
+    signatures matching ``where`` now; the caller commits each batch before asking for the next.
+
+    On SQLite, a signer kept out by a batch waits in SQLite's busy handler, which sleeps up to
+    100 ms between tries: a writer that began its next batch at once would get the lock first
+    every time, and a long invalidation would keep signers out to their timeout. So each batch
+    after the first waits ``INVALIDATION_PAUSE_SECONDS`` (0.1 s) first.
+    """
     low, high = db.session.execute(select(func.min(Signature.id), func.max(Signature.id)).where(*where)).one()
     db.session.commit()  # no transaction kept open between batches
     if low is None:
         return
     size = current_app.config["INVALIDATION_BATCH"]
+    pause = current_app.config["INVALIDATION_PAUSE_SECONDS"] if db.engine.dialect.name == "sqlite" else 0
     for start in range(low, high + 1, size):
+        if start > low and pause:
+            time.sleep(pause)
         yield start, start + size
 
 
