@@ -341,3 +341,29 @@ def test_a_signature_confirmed_by_email_is_tallied_so(app, petition):
             select(SignatureTally.status, SignatureTally.email_confirmed).where(SignatureTally.n > 0)
         ).all()
     assert kept == [(Signature.CONFIRMED, True)]
+
+
+def test_an_undo_while_an_invalidation_runs_stops_its_next_batches(app, petition, monkeypatch):
+    execute(app, insert(Signature.__table__), [signature_row(petition.id, n) for n in range(10)])
+    monkeypatch.setitem(app.config, "INVALIDATION_BATCH", 4)
+    undone = []
+
+    def undo_after_the_first_batch(conn, cursor, statement, *args):
+        # As if someone pressed Undo just then: the same transaction, so the next batch sees it.
+        if statement.lstrip().upper().startswith("UPDATE SIGNATURE ") and not undone:
+            undone.append(
+                conn.exec_driver_sql("UPDATE invalidation SET undone_at = CURRENT_TIMESTAMP").rowcount
+            )
+
+    with app.app_context():
+        _db.event.listen(_db.engine, "after_cursor_execute", undo_after_the_first_batch)
+        try:
+            done = invalidation.invalidate(
+                _db.session.get(Petition, petition.id), {"country": "PE"}, "bot", "x"
+            )
+        finally:
+            _db.event.remove(_db.engine, "after_cursor_execute", undo_after_the_first_batch)
+
+    assert undone == [1]
+    assert done.rows == 4
+    assert list(statuses(app).values()).count(Signature.INVALIDATED) == 4

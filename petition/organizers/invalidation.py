@@ -121,11 +121,17 @@ def invalidate(
     )
     db.session.add(invalidation)
     db.session.commit()
+    # An undo while this still runs stops the batches that follow it.
+    not_undone = (
+        select(Invalidation.id)
+        .where(Invalidation.id == invalidation.id, Invalidation.undone_at.is_(None))
+        .exists()
+    )
     where = chosen(petition, criteria)
     for low, high in id_batches(where):
         taken = db.session.execute(
             update(Signature)
-            .where(*where, Signature.id >= low, Signature.id < high)
+            .where(*where, not_undone, Signature.id >= low, Signature.id < high)
             .values(
                 invalidated_from=Signature.status,
                 status=Signature.INVALIDATED,
