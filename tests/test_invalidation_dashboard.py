@@ -9,7 +9,7 @@ from sqlalchemy import select
 from petition.extensions import db as _db
 from petition.models import AuditEvent, Invalidation, Signature
 
-from .conftest import ORGANIZER_EMAIL, csrf_token, login
+from .conftest import ORGANIZER_EMAIL, csrf_token, hidden_inputs, login
 from .support import store_signature
 from .test_counts import another_petition, assert_exact, totals
 from .test_invalidation import invalidation_ids, statuses
@@ -47,6 +47,15 @@ def post(client, slug, **fields):
     return client.post(f"/admin/p/{slug}/invalidate", data=data)
 
 
+def preview_then_confirm(client, slug, **fields):
+    """Press Preview, then the confirmation the preview shows, as an organizer does."""
+    preview = post(client, slug, **fields, preview="1")
+    assert preview.status_code == 200
+    sent_back = hidden_inputs(preview.get_data(as_text=True))
+    confirm = re.search(r'name="confirm" value="(\d+)"', preview.get_data(as_text=True)).group(1)
+    return client.post(f"/admin/p/{slug}/invalidate", data=FIELDS | fields | sent_back | {"confirm": confirm})
+
+
 def test_a_preview_says_how_many_match_and_changes_nothing(app, client, petition, spam):
     assert login(client).status_code == 303
     before = statuses(app)
@@ -65,7 +74,7 @@ def test_confirming_invalidates_and_undo_restores_each_recorded(app, client, pet
     assert login(client).status_code == 303
     before = statuses(app)
 
-    done = post(client, petition.slug, domain="spam.example", confirm="3")
+    done = preview_then_confirm(client, petition.slug, domain="spam.example")
 
     assert done.status_code == 303
     assert [statuses(app)[i] for i in spam] == [Signature.INVALIDATED] * 3 + [Signature.PENDING]
@@ -98,6 +107,25 @@ def test_confirming_invalidates_and_undo_restores_each_recorded(app, client, pet
         )
     assert ("invalidate", 3, ORGANIZER_EMAIL) in recorded
     assert ("invalidation_undo", 3, ORGANIZER_EMAIL) in recorded
+
+
+def test_a_confirmation_of_other_filters_than_those_previewed_shows_their_preview(
+    app, client, petition, spam
+):
+    assert login(client).status_code == 303
+    before = statuses(app)
+    preview = post(client, petition.slug, domain="spam.example", preview="1")
+    sent_back = hidden_inputs(preview.get_data(as_text=True))
+
+    changed = client.post(
+        f"/admin/p/{petition.slug}/invalidate",
+        data=FIELDS | sent_back | {"domain": "example.org", "confirm": "3"},
+    )
+
+    assert changed.status_code == 200
+    assert re.search(r'id="invalidate-preview">1 signature matches', changed.get_data(as_text=True))
+    assert statuses(app) == before
+    assert invalidation_ids(app) == []
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,8 @@
 """The bulk invalidation page: filters, a preview of how many signatures match, the confirmation,
 and the list of past invalidations, each with its undo button."""
 
+import json
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -13,12 +15,18 @@ from . import bp, invalidation
 from .invalidation_forms import CATEGORY_LABELS, InvalidationForm
 
 
+def previewed_key(criteria: dict) -> str:
+    """What a preview showed, sent back with its confirmation."""
+    return json.dumps(criteria, sort_keys=True)
+
+
 def invalidation_page(petition, form, matching=None, status=200):
     html = render_template(
         "organizers/invalidate.html",
         petition=petition,
         form=form,
         matching=matching,
+        previewed=previewed_key(form.criteria()) if matching is not None else "",
         invalidations=invalidation.invalidations(petition),
         category_labels=CATEGORY_LABELS,
     )
@@ -36,13 +44,14 @@ def invalidate_form(slug):
 @login_required
 def invalidate(slug):
     """A press of Preview shows how many signatures match and asks to confirm; a press of the
-    confirmation (``confirm``) invalidates them."""
+    confirmation (``confirm``) invalidates them, if the filters are still those previewed (else
+    it shows the preview of the new ones)."""
     petition = get_petition_or_404(slug)
     form = InvalidationForm()
     if not form.validate():
         return invalidation_page(petition, form, status=422)
     criteria = form.criteria()
-    if "confirm" not in request.form:
+    if "confirm" not in request.form or request.form.get("previewed") != previewed_key(criteria):
         return invalidation_page(petition, form, matching=invalidation.count_matching(petition, criteria))
     done = invalidation.invalidate(
         petition, criteria, form.category.data, form.reason.data, organizer=current_user
