@@ -206,8 +206,8 @@ def invalidate_command(slug, category, reason, everything, dry_run, **criteria):
     criteria = {name: value for name, value in criteria.items() if value}
     if not criteria and not everything:
         raise click.UsageError("give at least one filter, or --all to invalidate every signature")
-    if not reason.strip():
-        raise click.BadParameter("say why", param_hint="'--reason'")
+    if not reason.strip() or len(reason.strip()) > 500:
+        raise click.BadParameter("say why, in at most 500 characters", param_hint="'--reason'")
     matching = invalidation.count_matching(petition, criteria)
     click.echo(f"{matching} signatures match")
     if dry_run:

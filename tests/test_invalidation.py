@@ -144,7 +144,8 @@ def invalidation_ids(app) -> list[int]:
 
 
 def test_each_invalidation_and_undo_is_in_the_audit_record(app, runner, petition, mixed):
-    invalidate(runner, petition.slug, "--country", "AR", "--category", "fake", "--reason", "made up")
+    options = ["--country", "AR", "--name", "signer", "--category", "fake", "--reason", "made up"]
+    invalidate(runner, petition.slug, *options)
     [done] = invalidation_ids(app)
     runner.invoke(args=["signatures", "restore", str(done)])
 
@@ -158,7 +159,7 @@ def test_each_invalidation_and_undo_is_in_the_audit_record(app, runner, petition
         "invalidation": done,
         "category": "fake",
         "reason": "made up",
-        "criteria": {"country": "AR"},
+        "criteria": {"country": "AR", "name": "…"},  # never a signer's name
     }
     assert events[1][3] == {"invalidation": done}
 
@@ -186,6 +187,7 @@ def test_without_a_filter_nothing_is_invalidated_unless_all_is_said(app, runner,
         ["--category", "annoying"],
         ["--status", "invalidated"],
         ["--reason", " "],
+        ["--reason", "x" * 501],
     ],
 )
 def test_bad_options_are_refused_and_change_nothing(app, runner, petition, mixed, options):

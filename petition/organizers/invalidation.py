@@ -156,7 +156,8 @@ def invalidate(
         invalidation=invalidation.id,
         category=category,
         reason=invalidation.reason,
-        criteria=criteria,
+        # A name pattern may be a signer's name, which the audit record never holds.
+        criteria={name: "…" if name == "name" else value for name, value in criteria.items()},
     )
     db.session.commit()
     log.info(
