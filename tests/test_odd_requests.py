@@ -14,6 +14,7 @@ import yaml
 
 from petition.extensions import db
 from petition.models import Petition, Signature
+from petition.organizers import invalidation
 from petition.organizers.export_views import XLSX_MIMETYPE
 from petition.signing import tokens
 from petition.updates import services as updates
@@ -42,7 +43,16 @@ def stored(app, petition):
         draft = updates.create_update(db.session.get(Petition, petition.id), "News", "Some news.")
         db.session.commit()
         draft_id = draft.id
-    values = {"slug": petition.slug, "update_id": draft_id, "filename": "css/site.css"}
+        # An invalidation that took no signature, for the address of its undo button.
+        undoable = invalidation.invalidate(
+            db.session.get(Petition, petition.id), {"domain": "none.example"}, "other", "x"
+        )
+    values = {
+        "slug": petition.slug,
+        "update_id": draft_id,
+        "invalidation_id": undoable.id,
+        "filename": "css/site.css",
+    }
     return SimpleNamespace(app=app, slug=petition.slug, links=links, values=values)
 
 
