@@ -5,9 +5,11 @@ import csv
 import datetime as dt
 import io
 import logging
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.exc import OperationalError
 
 from petition.extensions import db as _db
 from petition.models import AuditEvent, Invalidation, Petition, Signature, SignatureTally
@@ -369,3 +371,30 @@ def test_an_undo_while_an_invalidation_runs_stops_its_next_batches(app, petition
     assert undone == [1]
     assert done.rows == 4
     assert list(statuses(app).values()).count(Signature.INVALIDATED) == 4
+
+
+def test_a_batch_ended_to_break_a_deadlock_runs_again(app, petition, monkeypatch, caplog):
+    """PostgreSQL may end a batch that deadlocks with a moderation at the same moment; that cannot
+    be made to happen on cue, so the database's answer is given once in its place."""
+    execute(app, insert(Signature.__table__), [signature_row(petition.id, n) for n in range(5)])
+    monkeypatch.setitem(app.config, "INVALIDATION_BATCH", 2)
+    ended = []
+
+    def deadlock_once(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("UPDATE SIGNATURE ") and not ended:
+            ended.append(statement)
+            raise OperationalError(statement, {}, SimpleNamespace(sqlstate=invalidation.DEADLOCK))
+
+    with app.app_context():
+        _db.event.listen(_db.engine, "before_cursor_execute", deadlock_once)
+        on = _db.session.get(Petition, petition.id)
+        try:
+            done = invalidation.invalidate(on, {"country": "PE"}, "bot", "x")
+        finally:
+            _db.event.remove(_db.engine, "before_cursor_execute", deadlock_once)
+
+    assert len(ended) == 1
+    assert done.rows == 5
+    assert set(statuses(app).values()) == {Signature.INVALIDATED}
+    assert assert_exact(app, petition.id) == totals(0)
+    assert "deadlock" in caplog.text

@@ -14,6 +14,7 @@ import time
 
 from flask import current_app
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 
 from ..extensions import db
 from ..models import Invalidation, Petition, Signature, utcnow
@@ -21,6 +22,7 @@ from . import audit
 
 log = logging.getLogger(__name__)
 
+DEADLOCK = "40P01"  # PostgreSQL's SQLSTATE for a transaction ended to break a deadlock
 # The filters, in the order forms and the command line show them.
 FILTERS = ("domain", "network", "since", "until", "country", "name", "source", "status")
 # The statuses an invalidation may select; invalidated signatures are never taken twice.
@@ -103,6 +105,27 @@ def id_batches(where: list):
         yield start, start + size
 
 
+def committed(batch, *args, attempts: int = 3) -> int:
+    """Run ``batch(*args)`` and commit it; return what it returns.
+
+    On PostgreSQL a batch's count triggers take the petition's count rows in an order of their
+    own, and an organizer moderating at that moment takes them bucket by bucket: the database
+    may end the batch to break the deadlock. It is then rolled back and run again.
+    """
+    attempt = 1
+    while True:
+        try:
+            result = batch(*args)
+            db.session.commit()
+            return result
+        except OperationalError as error:
+            db.session.rollback()
+            if getattr(error.orig, "sqlstate", None) != DEADLOCK or attempt == attempts:
+                raise
+            log.warning("invalidation batch chosen to break a deadlock; running it again")
+            attempt += 1
+
+
 def invalidate(
     petition, criteria: dict, category: str, reason: str, organizer=None, actor: str = ""
 ) -> Invalidation:
@@ -128,7 +151,8 @@ def invalidate(
         .exists()
     )
     where = chosen(petition, criteria)
-    for low, high in id_batches(where):
+
+    def take(low: int, high: int) -> int:
         taken = db.session.execute(
             update(Signature)
             .where(*where, not_undone, Signature.id >= low, Signature.id < high)
@@ -145,7 +169,10 @@ def invalidate(
                 .where(Invalidation.id == invalidation.id)
                 .values(rows=Invalidation.rows + taken)
             )
-        db.session.commit()
+        return taken
+
+    for low, high in id_batches(where):
+        committed(take, low, high)
     db.session.refresh(invalidation)
     audit.record(
         "invalidate",
@@ -188,15 +215,16 @@ def undo(invalidation: Invalidation, organizer=None, actor: str = "") -> int | N
         Signature.invalidation_id == invalidation.id,
         Signature.status == Signature.INVALIDATED,
     ]
-    restored = 0
-    for low, high in id_batches(where):
-        restored += db.session.execute(
+
+    def give_back(low: int, high: int) -> int:
+        return db.session.execute(
             update(Signature)
             .where(*where, Signature.id >= low, Signature.id < high)
             .values(status=Signature.invalidated_from, invalidated_from=None, invalidation_id=None),
             execution_options={"synchronize_session": False},
         ).rowcount
-        db.session.commit()
+
+    restored = sum(committed(give_back, low, high) for low, high in id_batches(where))
     invalidation.rows = 0
     audit.record(
         "invalidation_undo",
