@@ -398,3 +398,22 @@ def test_a_batch_ended_to_break_a_deadlock_runs_again(app, petition, monkeypatch
     assert set(statuses(app).values()) == {Signature.INVALIDATED}
     assert assert_exact(app, petition.id) == totals(0)
     assert "deadlock" in caplog.text
+
+
+def test_two_undos_at_the_same_moment_restore_each_signature_once(app, runner, petition, mixed):
+    before = statuses(app)
+    invalidate(runner, petition.slug, "--domain", "spam.example", "--reason", "bots")
+    [done] = invalidation_ids(app)
+
+    def run(ready):
+        with app.app_context():
+            found = _db.session.get(Invalidation, done)
+            ready()
+            return invalidation.undo(found, actor="test")
+
+    answers = at_the_same_moment(run, [(), ()], timeout=60)
+
+    assert sorted(answers, key=str) == [3, None]
+    assert statuses(app) == before
+    assert assert_exact(app, petition.id) == totals(4)
+    assert [action for action, *_ in audit_events(app)] == ["invalidate", "invalidation_undo"]
