@@ -84,7 +84,8 @@ def test_undoing_an_invalidation_takes_it_off_the_record(app, client, runner, pe
     assert runner.invoke(args=["signatures", "restore", str(invalidation)]).exit_code == 0
 
     assert record_of(client, petition.slug)["invalidated"] == 0
-    assert page_record(client, petition.slug)[2] == "0 invalidated (not counted)"
+    html = client.get(f"/p/{petition.slug}").get_data(as_text=True)
+    assert texts(html, "record-invalidated") == ["0 invalidated (not counted)"]
 
 
 def test_signatures_counted_without_email_confirmation_are_not_said_to_be_confirmed(client, petition):
@@ -92,6 +93,9 @@ def test_signatures_counted_without_email_confirmation_are_not_said_to_be_confir
 
     assert record_of(client, petition.slug)["confirmed_by_email"] == 0
     assert client.get(f"/api/v1/petitions/{petition.slug}").get_json()["counts"]["total"] == 1
+    html = client.get(f"/p/{petition.slug}").get_data(as_text=True)
+    assert texts(html, "record-confirmed") == ["Signatures are counted without an emailed confirmation."]
+    assert texts(html, "record-awaiting") == []
 
 
 def test_the_record_costs_the_same_at_any_size(app, petition):
