@@ -14,7 +14,7 @@ import psycopg
 from servers import ROOT, VENV_BIN
 
 sys.path.insert(0, str(ROOT))  # the app's own export columns, for the dump tool's query
-from petition.organizers.export import COLUMNS  # noqa: E402
+from petition.organizers.export import COLUMNS, INVALIDATION_COLUMNS  # noqa: E402
 
 SLUG = "solidarity-with-the-peruvian-people"
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -196,7 +196,12 @@ def bulk_insert(db: Database, count: int) -> None:
 
 def export_query(db: Database) -> str:
     """The rows and columns of our CSV export, as plain SQL for the database's own dump tool."""
+    cells = ", ".join(
+        f"invalidation.{INVALIDATION_COLUMNS[name]}" if name in INVALIDATION_COLUMNS else f"signature.{name}"
+        for name in COLUMNS
+    )
     return (
-        f"SELECT {', '.join(COLUMNS)} FROM signature "  # noqa: S608 - constants
-        f"WHERE petition_id = {petition_id(db)} ORDER BY id"
+        f"SELECT {cells} FROM signature "  # noqa: S608 - constants
+        "LEFT JOIN invalidation ON invalidation.id = signature.invalidation_id "
+        f"WHERE signature.petition_id = {petition_id(db)} ORDER BY signature.id"
     )

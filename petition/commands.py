@@ -10,14 +10,15 @@ from sqlalchemy import select
 from .countries import country_names
 from .extensions import db
 from .mail.sender import run_worker, send_due, unsent_count
-from .models import Organizer, OrganizerRole, Petition, Signature, count_signatures
-from .organizers import audit, roles
+from .models import Invalidation, Organizer, OrganizerRole, Petition, Signature, count_signatures
+from .organizers import audit, invalidation, roles
 from .organizers.audit import COMMAND_LINE, record_export
 from .organizers.auth import create_organizer
 from .organizers.export import count_rows, iter_csv
 from .organizers.forms import FIRST_DAY, LAST_DAY
 from .petitions import services
 from .petitions.importer import StatementError, read_statement
+from .recount import recount
 from .signing.privacy import purge
 
 petition_cli = AppGroup("petition", help="Load and list petitions.")
@@ -215,6 +216,105 @@ def purge_command(days, dry_run):
         db.session.commit()
     for line in report.lines():
         click.echo(line)
+
+
+def moment(ctx, param, value):
+    """``--since``/``--until`` of an invalidation: a UTC day or an ISO 8601 moment, kept as given."""
+    if not value:
+        return None
+    try:
+        invalidation.parse_moment(value)
+    except ValueError as error:
+        raise click.BadParameter(
+            f"{value!r} is not a day (YYYY-MM-DD) or a moment (YYYY-MM-DDTHH:MM:SS)"
+        ) from error
+    return value.strip()
+
+
+def find_petition(slug):
+    petition = db.session.scalar(select(Petition).where(Petition.slug == slug))
+    if petition is None:
+        raise click.ClickException(f"no petition with slug {slug!r}")
+    return petition
+
+
+@signatures_cli.command("invalidate")
+@click.argument("slug")
+@click.option("--domain", help="Email addresses at this domain (e.g. example.com).")
+@click.option("--network", help="Networks whose hash starts with this (as the dashboard shows them).")
+@click.option(
+    "--since", callback=moment, metavar="T", help="Signed at T or later (YYYY-MM-DD or ISO 8601, UTC)."
+)
+@click.option("--until", callback=moment, metavar="T", help="Signed before T, or on day T (UTC).")
+@click.option("--country", callback=country_code, help="Signers from this country (ISO code, e.g. PE).")
+@click.option("--name", help="Names containing this (any case; * matches any characters).")
+@click.option("--source", help="Signatures that came by this source (the share link's source).")
+@click.option("--status", type=click.Choice(invalidation.SELECTABLE), help="Signatures in this state.")
+@click.option(
+    "--category", type=click.Choice(Invalidation.CATEGORIES), default=Invalidation.OTHER, show_default=True
+)
+@click.option("--reason", required=True, help="Why, in a few words: kept with the invalidation.")
+@click.option("--all", "everything", is_flag=True, help="Invalidate every signature when no filter is given.")
+@click.option("--dry-run", is_flag=True, help="Print how many signatures match; change nothing.")
+def invalidate_command(slug, category, reason, everything, dry_run, **criteria):
+    """Invalidate the signatures of SLUG that match every filter given: they stop counting and
+    leave the public list, stay in the export as invalidated, and can be restored (signatures
+    restore). Prints how many match. Without a filter it refuses, unless --all."""
+    petition = find_petition(slug)
+    criteria = {name: value for name, value in criteria.items() if value}
+    if not criteria and not everything:
+        raise click.UsageError("give at least one filter, or --all to invalidate every signature")
+    if not reason.strip() or len(reason.strip()) > 500:
+        raise click.BadParameter("say why, in at most 500 characters", param_hint="'--reason'")
+    matching = invalidation.count_matching(petition, criteria)
+    click.echo(f"{matching} signatures match")
+    if dry_run:
+        db.session.rollback()
+        click.echo("dry run: nothing is changed")
+        return
+    done = invalidation.invalidate(petition, criteria, category, reason, actor="command line")
+    click.echo(f"invalidation {done.id}: {done.rows} signatures invalidated")
+
+
+@signatures_cli.command("invalidations")
+@click.argument("slug")
+def invalidations_command(slug):
+    """List the invalidations of SLUG, newest first: id, when, category, signatures, reason."""
+    for each in invalidation.invalidations(find_petition(slug), limit=None):
+        undone = f"\tundone {each.undone_at:%Y-%m-%dT%H:%M:%SZ}" if each.undone_at else ""
+        click.echo(
+            f"{each.id}\t{each.created_at:%Y-%m-%dT%H:%M:%SZ}\t{each.category}\t{each.rows}\t{each.reason}{undone}"
+        )
+
+
+@signatures_cli.command("restore")
+@click.argument("invalidation_id", type=int)
+def restore_command(invalidation_id):
+    """Undo the invalidation INVALIDATION_ID (see signatures invalidations): its signatures get
+    back the status they had."""
+    found = db.session.get(Invalidation, invalidation_id)
+    if found is None:
+        raise click.ClickException(f"no invalidation {invalidation_id}")
+    restored = invalidation.undo(found, actor="command line")
+    if restored is None:
+        raise click.ClickException(f"invalidation {invalidation_id} was undone already")
+    click.echo(f"invalidation {invalidation_id} undone: {restored} signatures restored")
+
+
+@signatures_cli.command("recount")
+@click.argument("slug", required=False)
+def recount_command(slug):
+    """Check the kept counts of SLUG (or of every petition) against the signatures; print and
+    log any drift, and fix it."""
+    petitions = (
+        [find_petition(slug)] if slug else db.session.scalars(select(Petition).order_by(Petition.id)).all()
+    )
+    drifts = 0
+    for petition in petitions:
+        for line in recount(petition):
+            click.echo(f"drift: {line}")
+            drifts += 1
+    click.echo(f"recounted {len(petitions)} petitions, {drifts} drifts fixed")
 
 
 @mail_cli.command("send")

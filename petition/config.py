@@ -101,6 +101,12 @@ class Config:
     # The mail sender applies the retention rules at start and then this often; 0 leaves them to
     # `signatures purge` (e.g. deploy/petition-purge.timer).
     PURGE_INTERVAL_SECONDS = 3600
+    # A bulk invalidation (or its undo) changes signatures this many ids at a time, each batch
+    # committed on its own, so that people signing meanwhile are not kept waiting.
+    INVALIDATION_BATCH = 5000
+    # On SQLite, the wait before each batch after the first, so that signers kept waiting by a
+    # batch get the write lock before the next one (see organizers/invalidation.py).
+    INVALIDATION_PAUSE_SECONDS = 0.1
 
     # Counts and the rendered petition page are reused this long (per worker process, at most
     # CACHE_MAX_ENTRIES entries in all: see petition/cache.py).

@@ -60,8 +60,9 @@ def test_petition_detail_is_json_with_the_contract_fields(client, petition):
     assert response.status_code == 200
     assert response.is_json
     data = response.json
-    assert set(data) == SUMMARY_FIELDS | OSDI_FIELDS | {"by_country"}
+    assert set(data) == SUMMARY_FIELDS | OSDI_FIELDS | {"by_country", "record"}
     assert set(data["counts"]) == COUNT_FIELDS
+    assert data["record"]["invalidated"] == data["record"]["awaiting_confirmation"] == 0
     assert data["slug"] == petition.slug
     assert data["url"] == f"http://localhost/p/{petition.slug}"
     assert data["by_country"] == {}

@@ -6,9 +6,12 @@ import re
 from urllib.parse import unquote
 
 import pytest
+from sqlalchemy import select
 
 from petition import create_app
+from petition.extensions import db
 from petition.mail.sender import send_due
+from petition.models import Organizer, OrganizerRole
 
 from .conftest import hidden_inputs, login, sign, signatures, valid_fields
 from .support import links, meta_content, parse_html
@@ -146,6 +149,12 @@ def test_production_qr_code_and_api_use_base_url(production, petition):
 
 
 def test_production_embed_snippet_uses_base_url(production, petition, organizer):
+    # A viewer: an account that sees no personal data signs in without a second factor.
+    with production.app_context():
+        account = db.session.scalar(select(Organizer))
+        account.is_admin = False
+        db.session.add(OrganizerRole(organizer_id=account.id, petition_id=petition.id, role="viewer"))
+        db.session.commit()
     client = OnHost(production.test_client(), OWN_HOST)
     assert login(client).status_code in (302, 303)
     html = client.get(f"/admin/p/{petition.slug}").get_data(as_text=True)

@@ -54,10 +54,14 @@ def count_triggers() -> dict[str, str]:
         sql = (
             "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger"
             " WHERE NOT tgisinternal AND tgrelid = CAST('signature' AS regclass)"
+            " AND tgname LIKE 'signature_count%'"
             " UNION ALL SELECT proname, prosrc FROM pg_proc WHERE proname LIKE 'signature_count%'"
         )
     else:
-        sql = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'signature'"
+        sql = (
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'signature'"
+            " AND name LIKE 'signature_count%'"
+        )
     found = dict(connection.execute(text(sql)).all())
     db.session.remove()
     return found

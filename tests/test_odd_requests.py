@@ -14,7 +14,7 @@ import yaml
 
 from petition.extensions import db
 from petition.models import Petition, Signature
-from petition.organizers import invitations
+from petition.organizers import invalidation, invitations
 from petition.organizers.export_views import XLSX_MIMETYPE
 from petition.signing import tokens
 from petition.updates import services as updates
@@ -45,9 +45,14 @@ def stored(app, petition):
         links["accept"] = invitations.invitation_token(invited)
         db.session.commit()
         draft_id, invited_id = draft.id, invited.id
+        # An invalidation that took no signature, for the address of its undo button.
+        undoable = invalidation.invalidate(
+            db.session.get(Petition, petition.id), {"domain": "none.example"}, "other", "x"
+        )
     values = {
         "slug": petition.slug,
         "update_id": draft_id,
+        "invalidation_id": undoable.id,
         "filename": "css/site.css",
         "organizer_id": invited_id,
     }

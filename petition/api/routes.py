@@ -14,7 +14,7 @@ from sqlalchemy import select
 from .. import config as settings
 from ..extensions import db
 from ..http_cache import COUNTS_MAX_AGE, DOCUMENT_MAX_AGE, public_cacheable
-from ..models import Petition, count_by_country, count_signatures
+from ..models import Petition, count_by_country, count_signatures, public_record
 from ..petitions.pages import get_petition_or_404
 from ..sharing import petition_url
 from . import bp
@@ -57,7 +57,10 @@ def list_petitions():
 @bp.get("/petitions/<slug>")
 def show_petition(slug):
     petition = get_petition_or_404(slug)
-    return json_in_written_order(petition_summary(petition) | {"by_country": count_by_country(petition)})
+    return json_in_written_order(
+        petition_summary(petition)
+        | {"by_country": count_by_country(petition), "record": public_record(petition)}
+    )
 
 
 def json_in_written_order(body: dict):

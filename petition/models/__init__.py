@@ -3,6 +3,7 @@
 from .base import utcnow
 from .challenge import SpentChallenge
 from .counts import SignatureCount, count_by_country, count_signatures
+from .invalidation import Invalidation, SignatureTally, public_record
 from .organizer import AuditEvent, Organizer, OrganizerRole, RecoveryCode
 from .outbox import OutboxMessage
 from .petition import Petition, PetitionTranslation
@@ -11,6 +12,7 @@ from .update import Update
 
 __all__ = [
     "AuditEvent",
+    "Invalidation",
     "Organizer",
     "OrganizerRole",
     "OutboxMessage",
@@ -20,8 +22,10 @@ __all__ = [
     "Signature",
     "SpentChallenge",
     "SignatureCount",
+    "SignatureTally",
     "Update",
     "count_by_country",
     "count_signatures",
+    "public_record",
     "utcnow",
 ]

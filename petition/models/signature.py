@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, false, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import utcnow
 
 if TYPE_CHECKING:
+    from .invalidation import Invalidation
     from .petition import Petition
 
 
@@ -25,16 +26,18 @@ class Signature(db.Model):
     # States. Pending: the email is not confirmed yet. Unapproved: an organization waiting for an
     # organizer's approval. Confirmed: counted and listed (when public). Hidden: counted, never
     # listed. Rejected: neither. Suspect: its signals crossed the petition's thresholds, and it
-    # waits for a moderator to confirm or reject it. Only confirmed and hidden signatures count
-    # (the triggers own the counting: see SignatureCount, and changing COUNTED needs a new
-    # migration).
+    # waits for a moderator to confirm or reject it. Invalidated: taken out by an organizer's
+    # bulk invalidation (see Invalidation), neither counted nor listed, and restorable to
+    # ``invalidated_from``. Only confirmed and hidden signatures count (the triggers own the
+    # counting: see SignatureCount, and changing COUNTED needs a new migration).
     PENDING = "pending"
     AWAITING_APPROVAL = "unapproved"
     CONFIRMED = "confirmed"
     HIDDEN = "hidden"
     REJECTED = "rejected"
     SUSPECT = "suspect"
-    STATUSES = (PENDING, AWAITING_APPROVAL, CONFIRMED, HIDDEN, REJECTED, SUSPECT)
+    INVALIDATED = "invalidated"
+    STATUSES = (PENDING, AWAITING_APPROVAL, CONFIRMED, HIDDEN, REJECTED, SUSPECT, INVALIDATED)
     COUNTED = (CONFIRMED, HIDDEN)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,6 +60,13 @@ class Signature(db.Model):
     source: Mapped[str] = mapped_column(String(40), default="")
     locale: Mapped[str] = mapped_column(String(8), default="en")
     ip_hash: Mapped[str] = mapped_column(String(64), default="")
+    # Whether the signer confirmed the address from the emailed link (the public record says how
+    # many did); a petition that does not confirm by email counts its signatures without it.
+    # A server default alone: an INSERT that does not name it works on older schemas too.
+    email_confirmed: Mapped[bool] = mapped_column(server_default=false())
+    # The invalidation that took this signature out, and the status it had before (restored on undo).
+    invalidation_id: Mapped[int | None] = mapped_column(ForeignKey("invalidation.id", ondelete="SET NULL"))
+    invalidated_from: Mapped[str | None] = mapped_column(String(16))
     # Emails sent because of this address (confirmations and repeat notices), to cap resends.
     emails_sent: Mapped[int] = mapped_column(default=0, server_default="0")
     # Signals (see petition.signing.signals): a keyed hash of the signer's network, the
@@ -70,12 +80,14 @@ class Signature(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     petition: Mapped[Petition] = relationship(back_populates="signatures")
+    invalidation: Mapped[Invalidation | None] = relationship()
 
     __table_args__ = (
         UniqueConstraint("petition_id", "email_key"),
         CheckConstraint("kind IN ('individual', 'organization')", name="kind_known"),
         CheckConstraint(
-            "status IN ('pending', 'unapproved', 'confirmed', 'hidden', 'rejected', 'suspect')",
+            "status IN ('invalidated', 'pending', 'unapproved', 'confirmed', 'hidden', 'rejected',"
+            " 'suspect')",
             name="status_known",
         ),
         Index("ix_signature_petition_created", "petition_id", "created_at"),
@@ -98,6 +110,16 @@ class Signature(db.Model):
     @property
     def is_counted(self) -> bool:
         return self.status in self.COUNTED
+
+    @property
+    def invalidation_category(self) -> str:
+        """The category of the invalidation that took this signature out; empty if none did."""
+        return self.invalidation.category if self.invalidation is not None else ""
+
+    @property
+    def invalidation_reason(self) -> str:
+        """Why it was taken out, in the organizer's words; empty if it was not."""
+        return self.invalidation.reason if self.invalidation is not None else ""
 
     @classmethod
     def counted(cls, petition):

@@ -10,6 +10,7 @@ from . import (  # noqa: E402,F401
     audit_views,
     export_views,
     integrity_views,
+    invalidation_views,
     moderation_views,
     petition_editor,
     routes,

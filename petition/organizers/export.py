@@ -1,4 +1,5 @@
-"""The signatory CSV: the contract's columns, streamed in chunks, formulas neutralized.
+"""The signatory CSV: the contract's columns, then the category and reason of an invalidated
+signature's invalidation, streamed in chunks, formulas neutralized.
 
 Every export takes the same optional filters (``kind``, ``status``, ``country``, ``since``,
 ``until``); without them it holds every signature of the petition.
@@ -15,7 +16,7 @@ from types import SimpleNamespace
 from sqlalchemy import String, and_, case, cast, func, literal, select, type_coerce
 
 from ..extensions import db
-from ..models import Signature
+from ..models import Invalidation, Signature
 from .moderation import filtered_signatures
 
 COLUMNS = (
@@ -35,6 +36,9 @@ COLUMNS = (
     "status",
     "confirmed_at",
     "source",
+    # After the contract's columns: why an invalidated signature was taken out (else empty).
+    "invalidation_category",
+    "invalidation_reason",
 )
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 BATCH = 1000  # rows fetched at a time, and in each chunk of the CSV (about 150 KB)
@@ -45,9 +49,11 @@ def neutralize(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
-# Columns whose text comes from signers, and so may start like a formula.
+# Columns whose text comes from signers (or, for the reason, from an organizer), and so may
+# start like a formula.
 TEXT_COLUMNS = frozenset(
     ("name", "email", "city", "affiliation", "contact_name", "website", "comment", "source")
+    + ("invalidation_reason",)
 )
 TIME_COLUMNS = frozenset(("created_at", "confirmed_at"))
 FLAG_COLUMNS = frozenset(("public", "updates"))
@@ -68,10 +74,25 @@ def starts_like_formula(column, dialect: str):
     return and_(column >= min(FORMULA_PREFIXES), column < below, first)
 
 
-def exported_cell(column, dialect: str):
-    """``column`` as the CSV cell, computed by the database: a million rows then cost Python
-    nothing but the copy into the file (``sqlite3 -csv`` is the yardstick)."""
-    name = column.key
+# The columns that come from the signature's invalidation (through an outer join: may be NULL).
+INVALIDATION_COLUMNS = {"invalidation_category": "category", "invalidation_reason": "reason"}
+
+
+def stored_column(name: str):
+    """The table column that the export's column ``name`` shows."""
+    if name in INVALIDATION_COLUMNS:
+        return Invalidation.__table__.c[INVALIDATION_COLUMNS[name]]
+    return Signature.__table__.c[name]
+
+
+def may_be_null(name: str) -> bool:
+    return name in INVALIDATION_COLUMNS or Signature.__table__.c[name].nullable
+
+
+def exported_cell(name: str, dialect: str):
+    """The column ``name`` as the CSV cell, computed by the database: a million rows then cost
+    Python nothing but the copy into the file (``sqlite3 -csv`` is the yardstick)."""
+    column = stored_column(name)
     if name in TIME_COLUMNS:
         if dialect == "postgresql":
             return func.to_char(column, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
@@ -87,10 +108,12 @@ def exported_cell(column, dialect: str):
 def export_query(petition, **filters):
     """The CSV cells of the signatures of ``petition`` that match ``filters``, oldest first."""
     table = Signature.__table__
+    invalidation = Invalidation.__table__
     dialect = db.engine.dialect.name
     return (
         filtered_signatures(petition, **filters)
-        .with_only_columns(*(exported_cell(table.c[name], dialect) for name in COLUMNS))
+        .outerjoin(invalidation, invalidation.c.id == table.c.invalidation_id)
+        .with_only_columns(*(exported_cell(name, dialect) for name in COLUMNS))
         .order_by(None)
         .order_by(table.c.id)
     )
@@ -165,10 +188,9 @@ def written_csv(query):
     rows would add a fifth to the time. (Not for PostgreSQL, whose cursor here would hold every
     row in memory: there :func:`copied_csv` does the work.)
     """
-    table = Signature.__table__
     # Text, never NULL, for str.join (see csv_lines): the id as text, no confirmation as empty.
     cells = (
-        cast(cell, String) if name == "id" else func.coalesce(cell, "") if table.c[name].nullable else cell
+        cast(cell, String) if name == "id" else func.coalesce(cell, "") if may_be_null(name) else cell
         for name, cell in zip(COLUMNS, query.selected_columns, strict=True)
     )
     result = db.session.connection().execute(query.with_only_columns(*cells))

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from ..cache import cached
 from ..countries import country_name
 from ..extensions import db
-from ..models import Petition, Signature, count_signatures, utcnow
+from ..models import Petition, Signature, count_signatures, public_record, utcnow
 from ..sharing import absolute_url, petition_url, share_links
 from ..signing.form_token import make_form_token
 from ..signing.forms import clean_source
@@ -138,6 +138,7 @@ def render_petition_page(petition, form, status=200, refused=False):
         refused=refused,
         body=services.render_body(statement),
         counts=counts,
+        record=public_record(petition),
         progress=progress_percent(counts, petition),
         latest=latest_signatories(petition, current_app.config["LATEST_SIGNATORIES"]),
         share_links=share_links(petition),

@@ -212,6 +212,7 @@ def confirm(signature: Signature) -> bool:
         Signature.SUSPECT if names else status_once_confirmed(signature.petition, signature.kind)
     )
     signature.confirmed_at = now
+    signature.email_confirmed = True
     log.info("confirmed signature=%s status=%s", signature.id, signature.status)
     return True
 
