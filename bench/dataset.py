@@ -14,6 +14,7 @@ import psycopg
 from servers import ROOT, VENV_BIN
 
 sys.path.insert(0, str(ROOT))  # the app's own export columns, for the dump tool's query
+from petition.models import Signature  # noqa: E402
 from petition.organizers.export import COLUMNS  # noqa: E402
 
 SLUG = "solidarity-with-the-peruvian-people"
@@ -126,6 +127,27 @@ def petition_id(db: Database) -> int:
 
 def count_signatures(db: Database) -> int:
     return db.scalar("SELECT count(*) FROM signature WHERE petition_id = ?", petition_id(db))
+
+
+def count_counted(db: Database) -> int:
+    """The rows the petition's count should show (statuses in ``Signature.COUNTED``)."""
+    marks = ", ".join("?" * len(Signature.COUNTED))
+    return db.scalar(
+        f"SELECT count(*) FROM signature WHERE petition_id = ? AND status IN ({marks})",  # noqa: S608
+        petition_id(db),
+        *Signature.COUNTED,
+    )
+
+
+def count_table_total(db: Database) -> int:
+    """The petition's count as the database keeps it (its triggers' table)."""
+    return db.scalar("SELECT coalesce(sum(n), 0) FROM signature_count WHERE petition_id = ?", petition_id(db))
+
+
+def set_confirmation(db: Database, required: bool) -> None:
+    """Whether a signature on the bundled petition waits for its email to be confirmed."""
+    value = "true" if required else "false"
+    db.execute(f"UPDATE petition SET requires_confirmation = {value} WHERE slug = '{SLUG}'")  # noqa: S608
 
 
 def clear_signatures(db: Database) -> None:
