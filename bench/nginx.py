@@ -11,6 +11,7 @@ checkout. Everything else (the microcache, its bypasses, the proxy settings) is 
 
 import contextlib
 import http.client
+import itertools
 import os
 import re
 import shutil
@@ -269,7 +270,7 @@ class PacedSigner:
 def with_signer(driver, rate: float, token: str, cookie: str, stamp: str):
     """``driver`` (wrk on the page) with a :class:`PacedSigner` on the same server's sign form
     for the length of each run; the signer's figures go in the run's result under "signer"."""
-    runs = iter(range(1_000_000))
+    runs = itertools.count()
 
     def drive(url: str, connections: int, seconds: int, sign=None) -> dict:
         with PacedSigner(f"{url}/sign", rate, token, cookie, f"{stamp}-{next(runs)}") as signer:
