@@ -189,8 +189,8 @@ class FrontDoor:
 class PacedSigner:
     """POSTs the sign form to ``url`` at ``rate`` a second, each with a new address, on a fixed
     schedule whatever the answers take (open loop): request n is due at start + n / rate, and
-    is sent as soon as one of the threads is free. A server that falls behind shows as a lower
-    achieved rate and a growing lateness, not as fewer requests asked for."""
+    is sent as soon as one of the threads is free. A slow server makes requests late and, once
+    every thread waits on it, lowers the achieved rate; it never slows the schedule itself."""
 
     def __init__(self, url: str, rate: float, token: str, cookie: str, run: str):
         self.parts = urllib.parse.urlsplit(url)
