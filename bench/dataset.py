@@ -3,6 +3,7 @@ signatures inserted directly (the app would take hours to sign them one by one).
 
 import contextlib
 import datetime as dt
+import re
 import sqlite3
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from petition.organizers.export import COLUMNS  # noqa: E402
 
 SLUG = "solidarity-with-the-peruvian-people"
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-POSTGRES_BENCH = "postgresql://postgres@127.0.0.1:5432/bench"
+POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 COUNTRIES = ("PE", "AR", "BR", "CL", "MX", "FR", "ES", "DE", "US", "ZA")
 CITIES = ("Lima", "Cusco", "Arequipa", "Buenos Aires", "São Paulo", "Paris", "")
 SIGNATURE_COLUMNS = (
@@ -48,18 +49,20 @@ SIGNATURE_COLUMNS = (
 
 @dataclass
 class Database:
-    """Where the run's data lives: ``kind`` is sqlite or postgres; ``path`` is the SQLite file."""
+    """Where the run's data lives: ``kind`` is sqlite or postgres; ``path`` is the SQLite file,
+    ``name`` the PostgreSQL database."""
 
     kind: str
     url: str
     path: Path | None = None
+    name: str = ""
 
     def connect(self):
         if self.kind == "sqlite":
             connection = sqlite3.connect(self.path, timeout=30)
             connection.execute("PRAGMA busy_timeout=30000")
             return connection
-        return psycopg.connect(POSTGRES_BENCH)
+        return psycopg.connect(self.url.replace("+psycopg", ""))
 
     def scalar(self, sql: str, *params):
         """The first value of the first row of ``sql`` (``?`` placeholders on both databases)."""
@@ -75,15 +78,17 @@ class Database:
             connection.commit()
 
 
-def create(kind: str, workdir: Path) -> Database:
-    """A fresh, empty database: a SQLite file in ``workdir``, or PostgreSQL's ``bench`` recreated."""
+def create(kind: str, workdir: Path, name: str = "bench") -> Database:
+    """A fresh, empty database: a SQLite file in ``workdir``, or PostgreSQL's ``name`` recreated."""
     if kind == "sqlite":
         path = workdir / "petition.sqlite3"
         return Database("sqlite", f"sqlite:///{path}", path)
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise ValueError(f"{name!r}: a PostgreSQL database name of a-z, 0-9 and _ only")
     with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-        admin.execute("DROP DATABASE IF EXISTS bench WITH (FORCE)")
-        admin.execute("CREATE DATABASE bench")
-    return Database("postgres", "postgresql+psycopg://postgres@127.0.0.1:5432/bench")
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {name}")
+    return Database("postgres", POSTGRES_SERVER + name, name=name)
 
 
 def create_floor_table(db: Database) -> None:

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/run.py                  # SQLite, every phase (about 6 minutes)
     .venv/bin/python bench/run.py --db postgres    # PostgreSQL database "bench", recreated
+    .venv/bin/python bench/run.py --db postgres --pg-database bench_mine   # another one
     .venv/bin/python bench/run.py --phases sign --runs 1 --seconds 5
 
 One run: a fresh database, our migrations and seed, our app and bench/floor_app.py under the
@@ -59,6 +60,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument(
+        "--pg-database",
+        default="bench",
+        help="with --db postgres, the database dropped and recreated (on a shared host, a name "
+        "no other run uses)",
+    )
     parser.add_argument("--phases", default=",".join(PHASES), help="comma-separated: " + ",".join(PHASES))
     parser.add_argument("--seconds", type=int, default=10, help="length of each load run")
     parser.add_argument("--runs", type=int, default=3, help="load runs per target; medians are reported")
@@ -111,12 +118,12 @@ def app_env(database_url: str, workdir: Path, ratelimit: str = "off") -> dict:
     return env
 
 
-def cpu_counters(server) -> dict:
+def cpu_counters(server, database: str | None) -> dict:
     """Running CPU totals (seconds) of the server, its PostgreSQL backends (by pid), wrk and the
     host."""
     return {
         "server": server.cpu_seconds(),
-        "database": host.database_backends_cpu(),
+        "database": host.database_backends_cpu(database),
         "driver": own_cpu_seconds(),
         "host": host.busy_seconds(),
         "clock": time.monotonic(),
@@ -126,9 +133,11 @@ def cpu_counters(server) -> dict:
 def load(driver, server, url: str, args, seconds: int, sign: dict | None = None) -> dict:
     """One load run, with the CPU the server (and its database) spent on it, and what the rest
     of the machine did meanwhile."""
-    before = cpu_counters(server)
+    # On SQLite, no backend is ours, even if another run uses a PostgreSQL database of that name.
+    database = args.pg_database if args.db == "postgres" else None
+    before = cpu_counters(server, database)
     result = driver(url, args.connections, seconds, sign=sign)
-    after = cpu_counters(server)
+    after = cpu_counters(server, database)
     spent = {key: after[key] - before[key] for key in before if key != "database"}
     spent["database"] = host.database_cpu_between(before["database"], after["database"])
     requests = max(result["requests"], 1)
@@ -347,7 +356,7 @@ def main(argv=None) -> int:
         if not args.keep:
             stack.callback(shutil.rmtree, workdir, ignore_errors=True)
         print(f"work folder {workdir}; {args.workers} workers each; {args.db}", flush=True)
-        db = dataset.create(args.db, workdir)
+        db = dataset.create(args.db, workdir, args.pg_database)
         env = app_env(db.url, workdir, args.ratelimit)
         dataset.prepare(env)
         run_phases(args, db, env, workdir, results)
