@@ -3,6 +3,7 @@ signatures inserted directly (the app would take hours to sign them one by one).
 
 import contextlib
 import datetime as dt
+import re
 import sqlite3
 import subprocess
 import sys
@@ -14,11 +15,12 @@ import psycopg
 from servers import ROOT, VENV_BIN
 
 sys.path.insert(0, str(ROOT))  # the app's own export columns, for the dump tool's query
+from petition.models import Signature  # noqa: E402
 from petition.organizers.export import COLUMNS, INVALIDATION_COLUMNS  # noqa: E402
 
 SLUG = "solidarity-with-the-peruvian-people"
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-POSTGRES_BENCH = "postgresql://postgres@127.0.0.1:5432/bench"
+POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 COUNTRIES = ("PE", "AR", "BR", "CL", "MX", "FR", "ES", "DE", "US", "ZA")
 CITIES = ("Lima", "Cusco", "Arequipa", "Buenos Aires", "São Paulo", "Paris", "")
 SIGNATURE_COLUMNS = (
@@ -47,18 +49,20 @@ SIGNATURE_COLUMNS = (
 
 @dataclass
 class Database:
-    """Where the run's data lives: ``kind`` is sqlite or postgres; ``path`` is the SQLite file."""
+    """Where the run's data lives: ``kind`` is sqlite or postgres; ``path`` is the SQLite file,
+    ``name`` the PostgreSQL database."""
 
     kind: str
     url: str
     path: Path | None = None
+    name: str = ""
 
     def connect(self):
         if self.kind == "sqlite":
             connection = sqlite3.connect(self.path, timeout=30)
             connection.execute("PRAGMA busy_timeout=30000")
             return connection
-        return psycopg.connect(POSTGRES_BENCH)
+        return psycopg.connect(self.url.replace("+psycopg", ""))
 
     def scalar(self, sql: str, *params):
         """The first value of the first row of ``sql`` (``?`` placeholders on both databases)."""
@@ -74,15 +78,17 @@ class Database:
             connection.commit()
 
 
-def create(kind: str, workdir: Path) -> Database:
-    """A fresh, empty database: a SQLite file in ``workdir``, or PostgreSQL's ``bench`` recreated."""
+def create(kind: str, workdir: Path, name: str = "bench") -> Database:
+    """A fresh, empty database: a SQLite file in ``workdir``, or PostgreSQL's ``name`` recreated."""
     if kind == "sqlite":
         path = workdir / "petition.sqlite3"
         return Database("sqlite", f"sqlite:///{path}", path)
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise ValueError(f"{name!r}: a PostgreSQL database name of a-z, 0-9 and _ only")
     with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-        admin.execute("DROP DATABASE IF EXISTS bench WITH (FORCE)")
-        admin.execute("CREATE DATABASE bench")
-    return Database("postgres", "postgresql+psycopg://postgres@127.0.0.1:5432/bench")
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {name}")
+    return Database("postgres", POSTGRES_SERVER + name, name=name)
 
 
 def create_floor_table(db: Database) -> None:
@@ -126,6 +132,27 @@ def petition_id(db: Database) -> int:
 
 def count_signatures(db: Database) -> int:
     return db.scalar("SELECT count(*) FROM signature WHERE petition_id = ?", petition_id(db))
+
+
+def count_counted(db: Database) -> int:
+    """The rows the petition's count should show (statuses in ``Signature.COUNTED``)."""
+    marks = ", ".join("?" * len(Signature.COUNTED))
+    return db.scalar(
+        f"SELECT count(*) FROM signature WHERE petition_id = ? AND status IN ({marks})",  # noqa: S608
+        petition_id(db),
+        *Signature.COUNTED,
+    )
+
+
+def count_table_total(db: Database) -> int:
+    """The petition's count as the database keeps it (its triggers' table)."""
+    return db.scalar("SELECT coalesce(sum(n), 0) FROM signature_count WHERE petition_id = ?", petition_id(db))
+
+
+def set_confirmation(db: Database, required: bool) -> None:
+    """Whether a signature on the bundled petition waits for its email to be confirmed."""
+    value = "true" if required else "false"
+    db.execute(f"UPDATE petition SET requires_confirmation = {value} WHERE slug = '{SLUG}'")  # noqa: S608
 
 
 def clear_signatures(db: Database) -> None:

@@ -84,7 +84,7 @@ def baseline_export(db: Database, env: dict, workdir: Path) -> dict:
         tool = "sqlite3 -csv"
     else:
         copy = f"\\copy ({export_query(db)}) TO STDOUT WITH (FORMAT csv, HEADER)"
-        command = ["psql", "-X", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", "bench", "-c", copy]
+        command = ["psql", "-X", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", db.name, "-c", copy]
         tool = "psql \\copy"
     result = timed_process(command, output, env, workdir, stdout_to_output=True)
     result["tool"] = tool

@@ -7,7 +7,6 @@ from pathlib import Path
 from servers import process_cpu_seconds
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-BENCH_DATABASE = "bench"
 SAMPLE_SECONDS = 2.0
 
 
@@ -38,10 +37,12 @@ def wait_for_quiet(max_wait: float, threshold: float = 0.3) -> float:
     return cores
 
 
-def database_backends_cpu(database: str = BENCH_DATABASE) -> dict[int, float]:
+def database_backends_cpu(database: str | None) -> dict[int, float]:
     """CPU time of each PostgreSQL backend serving ``database`` (their titles name it), by pid;
-    empty on SQLite."""
+    empty without one (SQLite)."""
     backends = {}
+    if not database:
+        return backends
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             title = cmdline.read_bytes()

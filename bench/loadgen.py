@@ -33,14 +33,17 @@ def ensure_wrk() -> bool:
     return shutil.which("wrk") is not None
 
 
-def run_wrk(url: str, connections: int, seconds: int, sign: dict | None = None) -> dict:
-    """One wrk run against ``url``; with ``sign`` (csrf_token, cookie, run), POST the sign form."""
+def run_wrk(url: str, connections: int, seconds: int, sign: dict | None = None, nice: int = 0) -> dict:
+    """One wrk run against ``url``; with ``sign`` (csrf_token, cookie, run), POST the sign form.
+    ``nice`` lowers wrk's CPU priority (see bench/nginx.py for why)."""
     script = HERE / ("sign.lua" if sign else "wrk_report.lua")
     env = dict(os.environ)
     if sign:
         env.update(BENCH_CSRF_TOKEN=sign["csrf_token"], BENCH_COOKIE=sign["cookie"], BENCH_RUN=sign["run"])
     threads = min(2, connections)
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s"]
+    if nice:
+        command = ["nice", "-n", str(nice), *command]
     completed = subprocess.run(
         command + ["-s", str(script), url], env=env, capture_output=True, text=True, timeout=seconds + 60
     )
@@ -61,9 +64,9 @@ def python_request(sign: dict | None, number: int, sent: int) -> tuple[str, str 
     return "POST", body, {"Content-Type": "application/x-www-form-urlencoded", "Cookie": sign["cookie"]}
 
 
-def run_python(url: str, connections: int, seconds: int, sign: dict | None = None) -> dict:
+def run_python(url: str, connections: int, seconds: int, sign: dict | None = None, nice: int = 0) -> dict:
     """The same figures as ``run_wrk`` from Python threads: it shares the two cores with the
-    servers and holds the GIL, so it understates what the servers can do."""
+    servers and holds the GIL, so it understates what the servers can do. ``nice`` is ignored."""
     parts = urllib.parse.urlsplit(url)
     deadline = time.monotonic() + seconds
     latencies, statuses, errors, lock = [], Counter(), Counter(), threading.Lock()

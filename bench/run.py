@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/run.py                  # SQLite, every phase (about 6 minutes)
     .venv/bin/python bench/run.py --db postgres    # PostgreSQL database "bench", recreated
+    .venv/bin/python bench/run.py --db postgres --pg-database bench_mine   # another one
     .venv/bin/python bench/run.py --phases sign --runs 1 --seconds 5
 
 One run: a fresh database, our migrations and seed, our app and bench/floor_app.py under the
@@ -10,6 +11,9 @@ same gunicorn settings, then the phases in this order (each bounded in time):
   page    GET /p/<slug> vs the floor's hello world, with 0 signatures
   sign    the full sign form POST vs the floor's POST; stored rows checked against the 303s
           (on PostgreSQL, also vs the same floor writing to PostgreSQL: floor-pg)
+  nginx   GET /p/<slug> through nginx (deploy/nginx.conf on plain HTTP) vs gunicorn alone,
+          while the sign form is POSTed at --sign-rate a second; then every signature is
+          looked for in the database and the petition's count checked against the rows
   page    again with --rows confirmed signatures inserted directly
   export  the same rows by our CLI and over HTTP, vs sqlite3 -csv (psql \\copy on PostgreSQL)
 
@@ -19,6 +23,7 @@ Both servers are always stopped, whatever happens.
 
 import argparse
 import contextlib
+import json
 import os
 import resource
 import shutil
@@ -32,17 +37,22 @@ import dataset
 import exports
 import host
 import loadgen
+import nginx
 import report
 import servers
-from client import form_session
+from client import form_session, request
 
 HERE = Path(__file__).resolve().parent
 PETITION_PATH = f"/p/{dataset.SLUG}"
-PHASES = ("page", "sign", "export")
+PHASES = ("page", "sign", "nginx", "export")
 WARMUP_SECONDS = 2
 RATELIMIT_STORAGES = {"off": None, "memory": "memory://", "redis": "redis://127.0.0.1:6379"}
 # Both windows of the shipped RATELIMIT_SIGN, each counted on every request, never reached.
 UNREACHED_SIGN_LIMIT = "1000000 per minute;100000000 per hour"
+# Each worker keeps a petition's signing terms this long (PAGE_CACHE_SECONDS), and a little more.
+TERMS_SECONDS = 6
+# How long the count may take to show every stored signature: the app's and nginx's lifetimes.
+COUNT_SECONDS = 15
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -50,12 +60,21 @@ def parse_args(argv=None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--phases", default=",".join(PHASES), help="comma-separated: page,sign,export")
+    parser.add_argument(
+        "--pg-database",
+        default="bench",
+        help="with --db postgres, the database dropped and recreated (on a shared host, a name "
+        "no other run uses)",
+    )
+    parser.add_argument("--phases", default=",".join(PHASES), help="comma-separated: " + ",".join(PHASES))
     parser.add_argument("--seconds", type=int, default=10, help="length of each load run")
     parser.add_argument("--runs", type=int, default=3, help="load runs per target; medians are reported")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=servers.default_workers(), help="for both apps")
     parser.add_argument("--rows", type=int, default=1_000_000, help="signatures for page and export")
+    parser.add_argument(
+        "--sign-rate", type=float, default=200, help="signatures a second during the nginx phase"
+    )
     parser.add_argument(
         "--ratelimit",
         choices=RATELIMIT_STORAGES,
@@ -99,12 +118,12 @@ def app_env(database_url: str, workdir: Path, ratelimit: str = "off") -> dict:
     return env
 
 
-def cpu_counters(server) -> dict:
+def cpu_counters(server, database: str | None) -> dict:
     """Running CPU totals (seconds) of the server, its PostgreSQL backends (by pid), wrk and the
     host."""
     return {
         "server": server.cpu_seconds(),
-        "database": host.database_backends_cpu(),
+        "database": host.database_backends_cpu(database),
         "driver": own_cpu_seconds(),
         "host": host.busy_seconds(),
         "clock": time.monotonic(),
@@ -114,9 +133,11 @@ def cpu_counters(server) -> dict:
 def load(driver, server, url: str, args, seconds: int, sign: dict | None = None) -> dict:
     """One load run, with the CPU the server (and its database) spent on it, and what the rest
     of the machine did meanwhile."""
-    before = cpu_counters(server)
+    # On SQLite, no backend is ours, even if another run uses a PostgreSQL database of that name.
+    database = args.pg_database if args.db == "postgres" else None
+    before = cpu_counters(server, database)
     result = driver(url, args.connections, seconds, sign=sign)
-    after = cpu_counters(server)
+    after = cpu_counters(server, database)
     spent = {key: after[key] - before[key] for key in before if key != "database"}
     spent["database"] = host.database_cpu_between(before["database"], after["database"])
     requests = max(result["requests"], 1)
@@ -192,6 +213,55 @@ def signing_phase(driver, ours, floor, floor_pg, db, env, args) -> dict:
     return result
 
 
+def nginx_phase(driver, ours, db, workdir: Path, args) -> dict:
+    """The page through nginx and from gunicorn alone, while signatures arrive at a fixed rate
+    on the same door; then the stored rows, and the count the API gives, against what was sent.
+
+    The petition counts each signature at once for the phase (no confirmation email), so that
+    its count must catch up with every row stored; the setting is put back afterwards."""
+    binary = nginx.ensure_nginx()
+    if binary is None:
+        return {"error": "nginx is missing and apt-get could not install it"}
+    confirmation = db.scalar("SELECT requires_confirmation FROM petition WHERE slug = ?", dataset.SLUG)
+    dataset.set_confirmation(db, False)
+    try:
+        time.sleep(TERMS_SECONDS)  # until every worker has read the new terms
+        cookie, token = form_session(ours.port, PETITION_PATH)
+        before = dataset.count_signatures(db)
+        signed = nginx.with_signer(driver, args.sign_rate, token, cookie, str(int(time.time())))
+        with nginx.running(binary, servers.free_port(), ours.port, workdir / "nginx") as proxy:
+            targets = {
+                "nginx": (nginx.FrontDoor(proxy, ours), f"http://127.0.0.1:{proxy.port}{PETITION_PATH}"),
+                "gunicorn": (ours, f"http://127.0.0.1:{ours.port}{PETITION_PATH}"),
+            }
+            result = compare(signed, targets, args)
+            result["stored"] = dataset.count_signatures(db) - before
+            result["count"] = count_check(db, proxy.port)
+    finally:
+        dataset.set_confirmation(db, confirmation)
+    for name in targets:
+        result[name]["signer"] = nginx.signer_totals(result[name])
+        print(f"  signer on {name}: {result[name]['signer']}", flush=True)
+    print(f"  stored {result['stored']}; count {result['count']}", flush=True)
+    return result
+
+
+def count_check(db, port: int) -> dict:
+    """Poll the API's count through nginx until it equals the counted rows, for at most
+    COUNT_SECONDS; and the database's own count table against the rows, which must be exact."""
+    rows = dataset.count_counted(db)
+    table = dataset.count_table_total(db)
+    started = time.monotonic()
+    while True:
+        status, _headers, body = request(port, "GET", f"/api/v1/petitions/{dataset.SLUG}/count")
+        api = json.loads(body)["total_signatures"] if status == 200 else None
+        waited = time.monotonic() - started
+        if api == rows or waited > COUNT_SECONDS:
+            break
+        time.sleep(0.5)
+    return {"counted_rows": rows, "count_table": table, "api": api, "api_seconds": round(waited, 1)}
+
+
 def export_phase(db, env, ours, workdir: Path, args) -> dict:
     """Each export alone on the machine, as far as --quiet-wait allows."""
     exports.create_organizer(env)
@@ -219,9 +289,11 @@ def run_phases(args, db, env, workdir: Path, results: dict) -> None:
         ours = stack.enter_context(
             servers.running("ours", ours_command, env, workdir / "ours.log", "/healthz")
         )
-        floor = stack.enter_context(
-            servers.running("floor", floor_command, env, workdir / "floor.log", "/hello")
-        )
+        floor = None
+        if {"page", "sign"} & set(args.phases):
+            floor = stack.enter_context(
+                servers.running("floor", floor_command, env, workdir / "floor.log", "/hello")
+            )
         floor_pg = None
         if db.kind == "postgres" and "sign" in args.phases:
             dataset.create_floor_table(db)
@@ -236,6 +308,9 @@ def run_phases(args, db, env, workdir: Path, results: dict) -> None:
         if "sign" in args.phases:
             print("signing", flush=True)
             results["signing"] = signing_phase(driver, ours, floor, floor_pg, db, env, args)
+        if "nginx" in args.phases:
+            print(f"page view through nginx, signing at {args.sign_rate:g} a second", flush=True)
+            results["nginx"] = nginx_phase(driver, ours, db, workdir, args)
         if {"page", "export"} & set(args.phases):
             print(f"inserting {args.rows:,} confirmed signatures", flush=True)
             started = time.monotonic()
@@ -258,6 +333,8 @@ def table_rows(results: dict, rows: int) -> list[tuple]:
         lines += report.page_rows("page, 0 signatures", results["page_0"])
         lines += report.page_rows(f"page, {rows:,} signatures", results["page_full"])
         lines += report.stability_rows(results["page_0"], results["page_full"], rows)
+    if "nginx" in results:
+        lines += report.nginx_rows(results["nginx"])
     if "export" in results:
         export = results["export"]
         lines += report.export_rows("export, CLI", export["cli"], export["baseline"], rows)
@@ -279,13 +356,13 @@ def main(argv=None) -> int:
         if not args.keep:
             stack.callback(shutil.rmtree, workdir, ignore_errors=True)
         print(f"work folder {workdir}; {args.workers} workers each; {args.db}", flush=True)
-        db = dataset.create(args.db, workdir)
+        db = dataset.create(args.db, workdir, args.pg_database)
         env = app_env(db.url, workdir, args.ratelimit)
         dataset.prepare(env)
         run_phases(args, db, env, workdir, results)
     rows = table_rows(results, args.rows)
     results["table"] = rows
-    reference = "floor / hello / dump tool"
+    reference = "floor / hello / dump tool / gunicorn alone"
     setup = f"{args.workers} workers each, {args.connections} connections"
     if args.ratelimit != "off":
         setup += f", our signing rate limit counted in {args.ratelimit}"
