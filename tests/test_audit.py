@@ -14,10 +14,17 @@ from petition.organizers import audit
 from .conftest import ORGANIZER_EMAIL, csrf_token, load_bundled, login
 from .support import store_signature, table_rows, texts
 
+# What signing in and out records: every test that logs in adds a ``login`` of its own.
+SIGN_IN = ("login", "login.failed", "login.locked", "logout")
 
-def records(app) -> list[AuditEvent]:
+
+def records(app, with_sign_in=False) -> list[AuditEvent]:
+    """The records, oldest first; those of signing in and out only if asked for."""
+    query = select(AuditEvent).order_by(AuditEvent.id)
+    if not with_sign_in:
+        query = query.where(AuditEvent.action.not_in(SIGN_IN))
     with app.app_context():
-        found = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        found = db.session.scalars(query).all()
         db.session.expunge_all()
         return found
 
@@ -32,6 +39,7 @@ def test_every_download_is_recorded_with_its_filters_and_rows(app, client, organ
 
     assert csv.status_code == xlsx.status_code == 200
     assert len(csv.get_data(as_text=True).splitlines()) == 1 + 2
+    assert [r.action for r in records(app, with_sign_in=True)] == ["login", "export.csv", "export.xlsx"]
     made = [(r.action, r.actor, r.petition_id, r.rows, r.detail) for r in records(app)]
     assert made == [
         (
@@ -49,7 +57,7 @@ def test_every_download_is_recorded_with_its_filters_and_rows(app, client, organ
 def test_a_refused_download_records_nothing(app, client, organizer, petition):
     assert login(client).status_code == 303
     assert client.get(f"/admin/p/{petition.slug}/export.csv?contry=PE").status_code == 400
-    assert records(app) == []
+    assert [r.action for r in records(app, with_sign_in=True)] == ["login"], "only the login"
 
 
 def test_a_download_left_early_is_recorded_all_the_same(app, client, organizer, petition):
@@ -152,15 +160,15 @@ def shown(client, query="") -> list[tuple[str, str, str]]:
 
 @pytest.fixture
 def two_petitions(app, runner, organizer, petition):
-    """Records on two petitions and one on none, by three accounts: the administrator
-    (the conftest organizer), the owner of the first petition, and an editor of the second."""
+    """Records on two petitions and others on none, by three accounts: the administrator
+    (the conftest organizer), the owner of the first petition, and an editor of the second;
+    both of them logged in, and then a wrong password was tried on the editor's account."""
     other = load_bundled(app, slug="another-petition", title="Another petition")
     owner = account(app, runner, "owner@example.org", [(petition.slug, "owner")])
     editor = account(app, runner, "editor@example.org", [(other.slug, "editor")])
-    add_record(app, "login", email="editor@example.org")
     add_record(app, "export.csv", petition.slug, ORGANIZER_EMAIL, rows=3, filters={"country": "PE"})
     add_record(app, "moderation.hide", other.slug, ORGANIZER_EMAIL, rows=1)
-    add_record(app, "login.failed", actor="someone@example.org")
+    assert login(app.test_client(), "editor@example.org", "not the editor's password").status_code == 422
     return SimpleNamespace(first=petition.slug, second=other.slug, owner=owner, editor=editor)
 
 
@@ -168,12 +176,14 @@ def test_administrators_see_every_record_newest_first(app, client, two_petitions
     assert login(client).status_code == 303
     first, second = two_petitions.first, two_petitions.second
     assert shown(client) == [
-        ("someone@example.org", "login.failed", "—"),
+        (ORGANIZER_EMAIL, "login", "—"),
+        ("editor@example.org", "login.failed", "—"),
         (ORGANIZER_EMAIL, "moderation.hide", second),
         (ORGANIZER_EMAIL, "export.csv", first),
         ("editor@example.org", "login", "—"),
         ("command line", "role.grant", second),
         ("command line", "account.create", "—"),
+        ("owner@example.org", "login", "—"),
         ("command line", "role.grant", first),
         ("command line", "account.create", "—"),
     ]
@@ -181,19 +191,30 @@ def test_administrators_see_every_record_newest_first(app, client, two_petitions
 
 def test_owners_see_their_petitions_records_and_others_only_their_own(app, two_petitions):
     first, second = two_petitions.first, two_petitions.second
+    # Its own sign-ins, not the others'; the failed one on the editor's account is the editor's.
     assert shown(two_petitions.owner) == [
         (ORGANIZER_EMAIL, "export.csv", first),
+        ("owner@example.org", "login", "—"),
         ("command line", "role.grant", first),
     ]
-    assert shown(two_petitions.editor) == [("editor@example.org", "login", "—")]
+    assert shown(two_petitions.editor) == [
+        ("editor@example.org", "login.failed", "—"),
+        ("editor@example.org", "login", "—"),
+    ]
     assert second not in two_petitions.editor.get("/admin/audit").get_data(as_text=True)
 
 
 def test_the_record_is_filtered_by_action_and_petition(app, client, two_petitions):
     assert login(client).status_code == 303
     first, second = two_petitions.first, two_petitions.second
-    assert [action for _who, action, _petition in shown(client, "?action=login")] == ["login.failed", "login"]
-    assert shown(client, "?action=login.failed") == [("someone@example.org", "login.failed", "—")]
+    assert shown(client, "?action=login") == [
+        (ORGANIZER_EMAIL, "login", "—"),
+        ("editor@example.org", "login.failed", "—"),
+        ("editor@example.org", "login", "—"),
+        ("owner@example.org", "login", "—"),
+    ]
+    assert shown(client, "?action=login.failed") == [("editor@example.org", "login.failed", "—")]
+    assert shown(client, "?action=log") == [], "an action or its start up to a dot, not any prefix"
     assert shown(client, f"?petition={second}") == [
         (ORGANIZER_EMAIL, "moderation.hide", second),
         ("command line", "role.grant", second),
@@ -211,16 +232,15 @@ def test_a_filter_outside_what_the_account_may_see_is_refused_beside_it(two_peti
     assert "moderation.hide" not in page.get_data(as_text=True)
 
 
-def test_the_record_is_paged(make_app, two_petitions):
-    app = make_app(AUDIT_PER_PAGE=4)
-    client = app.test_client()
-    assert login(client).status_code == 303
-    first = shown(client)
-    second = shown(client, "?page=2")
-    assert (len(first), len(second)) == (4, 4)
-    assert first[-1] != second[0]
-    assert shown(client, "?page=99") == second, "a page past the end shows the last one"
-    assert 'rel="next"' in client.get("/admin/audit").get_data(as_text=True)
+def test_the_record_is_paged(make_app, client, two_petitions):
+    paged = make_app(AUDIT_PER_PAGE=4).test_client()
+    assert login(paged).status_code == login(client).status_code == 303
+    everything = shown(client)
+    first, second, third = (shown(paged, f"?page={number}") for number in (1, 2, 3))
+    assert (len(everything), len(first), len(second), len(third)) == (11, 4, 4, 3)
+    assert first + second + third == everything, "each record on one page, in order"
+    assert shown(paged, "?page=99") == third, "a page past the end shows the last one"
+    assert 'rel="next"' in paged.get("/admin/audit").get_data(as_text=True)
 
 
 def test_anonymous_visitors_are_sent_to_the_login(client):
@@ -237,9 +257,12 @@ def test_no_record_holds_a_signers_data(app, client, organizer, petition):
         f"/admin/p/{petition.slug}/signatures", data={"csrf_token": token, "action": "hide", "ids": signature}
     )
     client.get(f"/admin/p/{petition.slug}/signatures?q=rosa")
+    # A signer's address typed at the login is no account's: it leaves no record.
+    assert login(app.test_client(), email, "a long wrong password").status_code == 422
 
-    stored = repr([(r.actor, r.action, r.detail) for r in records(app)])
-    assert [r.action for r in records(app)] == ["export.csv", "moderation.hide"]
+    everything = records(app, with_sign_in=True)
+    stored = repr([(r.actor, r.action, r.detail) for r in everything])
+    assert [r.action for r in everything] == ["login", "export.csv", "moderation.hide"]
     for trace in (name, email, "Rosa", "rosa"):
         assert trace not in stored
         assert trace not in client.get("/admin/audit").get_data(as_text=True)

@@ -139,9 +139,13 @@ def test_an_altered_invitation_link_is_refused(mail_app, smtp, admin, petition):
     ("password", "confirm", "message"),
     [
         ("", "", "Enter your password."),
-        ("short one", "short one", "Choose a password of at least 12 characters."),
+        ("short one", "short one", "Use at least 12 characters."),
+        ("password1234", "password1234", "on a list of common passwords"),
+        ("new.helper's own", "new.helper's own", "Do not use your email address"),
+        ("qwertyqwerty", "qwertyqwerty", "too easy to guess"),
         (NEW_PASSWORD, NEW_PASSWORD + "!", "The two passwords differ."),
     ],
+    ids=["none", "short", "common", "holds-the-local-part", "easy", "differ"],
 )
 def test_a_bad_password_is_refused_beside_its_field(
     mail_app, smtp, admin, petition, password, confirm, message

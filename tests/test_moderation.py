@@ -187,6 +187,7 @@ def test_every_action_is_logged_with_who_and_when(app, admin, petition, organize
     with app.app_context():
         events = _db.session.scalars(_db.select(AuditEvent).order_by(AuditEvent.id)).all()
         assert [(e.action, e.rows, e.organizer.email, e.petition_id) for e in events] == [
+            ("login", None, organizer, None),  # the administrator's, before moderating
             ("moderation.hide", 3, organizer, petition.id),
             ("moderation.reject", 1, organizer, petition.id),
         ]
