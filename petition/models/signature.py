@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, false, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -52,6 +52,9 @@ class Signature(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=PENDING)
     confirmed_at: Mapped[dt.datetime | None]
     source: Mapped[str] = mapped_column(String(40), default="")
+    # An organization that confirmed from an address at its website's domain (see
+    # petition.signing.verification); never set without a confirmed address.
+    verified: Mapped[bool] = mapped_column(default=False, server_default=false())
     locale: Mapped[str] = mapped_column(String(8), default="en")
     ip_hash: Mapped[str] = mapped_column(String(64), default="")
     # Emails sent because of this address (confirmations and repeat notices), to cap resends.
@@ -70,6 +73,8 @@ class Signature(db.Model):
         # The latest public signatories, newest first, without sorting the whole petition.
         Index("ix_signature_petition_listed", "petition_id", "status", "public", "id"),
         Index("ix_signature_petition_order", "petition_id", "id"),
+        # The public list's organizations per country, read without touching individuals.
+        Index("ix_signature_petition_kind_listed", "petition_id", "kind", "status", "public", "country"),
         # SQLite would otherwise give a new row the id of the last one deleted, and an old
         # confirm or withdraw link could then act on it (PostgreSQL's sequences never go back).
         {"sqlite_autoincrement": True},

@@ -15,6 +15,7 @@ from ..extensions import db
 from ..mail import email_values, queue_email
 from ..models import OutboxMessage, Signature, utcnow
 from ..sharing import site_origin
+from .verification import is_verified
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,13 @@ def find_signature(petition, email: str) -> Signature | None:
     )
 
 
-def status_once_confirmed(petition, kind: str) -> str:
-    """Where a signature goes once its address is confirmed (or at once, without confirmation)."""
+def status_once_confirmed(petition, kind: str, verified: bool = False) -> str:
+    """Where a signature goes once its address is confirmed (or at once, without confirmation):
+    an organization waits for approval where the petition asks for it, unless it is
+    ``verified`` and the petition approves verified organizations."""
     if kind == Signature.ORGANIZATION and petition.organizations_need_approval:
-        return Signature.AWAITING_APPROVAL
+        if not (verified and petition.approve_verified_organizations):
+            return Signature.AWAITING_APPROVAL
     return Signature.CONFIRMED
 
 
@@ -190,9 +194,13 @@ def confirm(signature: Signature) -> bool:
     """Confirm a pending signature; return whether anything changed."""
     if signature.status != Signature.PENDING:
         return False
-    signature.status = status_once_confirmed(signature.petition, signature.kind)
+    # The link came to this address: now it is proven, and with it the organization's domain.
+    signature.verified = is_verified(signature.kind, signature.email, signature.website)
+    signature.status = status_once_confirmed(signature.petition, signature.kind, signature.verified)
     signature.confirmed_at = utcnow()
-    log.info("confirmed signature=%s status=%s", signature.id, signature.status)
+    log.info(
+        "confirmed signature=%s status=%s verified=%s", signature.id, signature.status, signature.verified
+    )
     return True
 
 
