@@ -122,6 +122,8 @@ class Config:
             "posteo.de", "qq.com", "163.com", "naver.com", "rediffmail.com", "uol.com.br",
         )
     )  # fmt: skip
+    # The largest signature file an organizer may upload (the sign form's limit is far lower).
+    IMPORT_MAX_BYTES = 2 * 1024 * 1024
     BUNDLED_STATEMENT = str(ROOT / "content" / "solidarity-with-the-peruvian-people.md")
 
 

@@ -25,6 +25,7 @@ from . import audit, auth, bp, insight, moderation, two_factor
 from .access import MODERATE, VIEW, can, petition_for, visible_petitions
 from .export_forms import ExportFilterForm
 from .forms import CodeForm, LoginForm
+from .import_forms import ImportUploadForm
 
 log = logging.getLogger(__name__)
 
@@ -196,4 +197,5 @@ def petition_dashboard(slug):
         events=moderation.recent_events(petition),
         insight=insight.petition_insight(petition),
         export_filters=ExportFilterForm(formdata=None),
+        import_form=ImportUploadForm(formdata=None),
     )
