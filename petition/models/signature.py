@@ -53,8 +53,9 @@ class Signature(db.Model):
     confirmed_at: Mapped[dt.datetime | None]
     source: Mapped[str] = mapped_column(String(40), default="")
     # An organization that confirmed from an address at its website's domain (see
-    # petition.signing.verification); never set without a confirmed address.
-    verified: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # petition.signing.verification); never set without a confirmed address. The database's
+    # default alone: an INSERT that does not name the column works at every revision.
+    verified: Mapped[bool] = mapped_column(server_default=false())
     locale: Mapped[str] = mapped_column(String(8), default="en")
     ip_hash: Mapped[str] = mapped_column(String(64), default="")
     # Emails sent because of this address (confirmations and repeat notices), to cap resends.
