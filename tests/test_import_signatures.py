@@ -8,9 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from petition.extensions import db as _db
-from petition.models import AuditEvent, OutboxMessage, Signature
+from petition.models import AuditEvent, OutboxMessage, Petition, Signature
+from petition.organizers import signature_import
 
 from .conftest import csrf_token, login, sign, signatures, valid_fields
+from .support import at_the_same_moment
 from .test_counts import assert_exact, totals
 
 GOOD = (
@@ -80,6 +82,22 @@ def test_repeated_lines_within_a_file_are_stored_once(app, runner, petition, tmp
 
     assert result.exit_code == 0, result.output
     assert count_signatures_stored(app) == 1
+
+
+def test_two_imports_of_one_file_at_the_same_moment_add_it_once(app, petition):
+    def run(ready):
+        with app.app_context():
+            target = _db.session.get(Petition, petition.id)
+            checked = signature_import.check_file(target, GOOD.encode(), "paper")
+            ready()
+            done = signature_import.store(target, checked)
+            _db.session.commit()
+            _db.session.remove()
+            return done.added
+
+    assert sorted(at_the_same_moment(run, [(), ()], timeout=60)) == [0, 3]
+    assert count_signatures_stored(app) == 3
+    assert assert_exact(app, petition.id) == totals(3, organizations=1)
 
 
 def test_the_same_name_from_another_source_is_another_signature(app, runner, petition, tmp_path):
