@@ -328,3 +328,14 @@ def test_only_owners_may_import(app, client, runner, petition, role):
 
     assert client.get(f"/admin/p/{petition.slug}/import").status_code == 403
     assert count_signatures_stored(app) == 0
+
+
+def test_a_file_over_the_import_limit_is_refused_and_stores_nothing(app, make_app, organizer, petition):
+    client = make_app(IMPORT_MAX_BYTES=1024).test_client()
+    login(client)
+    rows = "".join(f"individual,Person {number},PE\n" for number in range(100))
+
+    response = upload(client, petition.slug, "kind,name,country\n" + rows)
+
+    assert response.status_code == 413
+    assert count_signatures_stored(app) == 0

@@ -116,3 +116,12 @@ def test_the_editor_turns_the_automatic_approval_off(app, client, organizer, bun
     assert response.status_code == 303
     with app.app_context():
         assert _db.session.get(Petition, bundled_petition.id).approve_verified_organizations is False
+
+
+def test_moderators_see_which_organizations_are_verified(app, client, organizer, bundled_petition):
+    sign_and_confirm(app, client, bundled_petition.slug, **organization_fields(name="Verified Union"))
+    login(client)
+
+    html = client.get(f"/admin/p/{bundled_petition.slug}/signatures").get_data(as_text=True)
+
+    assert texts(html, "signatory-verified") == ["verified"]
