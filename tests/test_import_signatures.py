@@ -276,6 +276,18 @@ def test_a_bad_upload_is_refused_with_each_line_beside_the_file_field(app, clien
     assert count_signatures_stored(app) == 0
 
 
+def test_a_refused_upload_lists_the_first_hundred_problems_and_counts_the_rest(
+    app, client, organizer, petition
+):
+    login(client)
+    rows = "".join("individual,,PE\n" for _ in range(105))
+
+    page = upload(client, petition.slug, "kind,name,country\n" + rows).get_data(as_text=True)
+
+    assert "Line 101, name" in page and "Line 102, name" not in page
+    assert "and 5 more problems" in page
+
+
 @pytest.mark.parametrize(("text", "source"), [(None, "paper"), ("kind,name,country\n", "Not a word!")])
 def test_an_upload_without_a_file_or_with_a_bad_source_is_refused(
     app, client, organizer, petition, text, source

@@ -5,6 +5,7 @@ import logging
 
 from flask import current_app, flash, render_template, request
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.datastructures import CombinedMultiDict
 
@@ -15,6 +16,7 @@ from .access import EXPORT, petition_for
 from .import_forms import ImportUploadForm
 
 log = logging.getLogger(__name__)
+MAX_PROBLEMS_SHOWN = 100
 
 
 def import_page(petition, form, status=200, report=None):
@@ -36,7 +38,12 @@ def import_signatures(slug):
         return import_page(petition, form, 422)
     checked = signature_import.check_file(petition, form.file.data.read(), form.source.data)
     if checked.problems:
-        form.file.errors = [str(problem) for problem in checked.problems]
+        # A page, not a log: past the first problems, how many more (the command line lists all).
+        shown = checked.problems[:MAX_PROBLEMS_SHOWN]
+        form.file.errors = [str(problem) for problem in shown]
+        if len(checked.problems) > len(shown):
+            more = len(checked.problems) - len(shown)
+            form.file.errors.append(ngettext("and %(num)s more problem", "and %(num)s more problems", more))
         return import_page(petition, form, 422)
     dry_run = bool(request.form.get("check"))
     done = signature_import.store(petition, checked, dry_run=dry_run)

@@ -102,7 +102,7 @@ def check_file(petition, data: bytes, source: str) -> CheckedFile:
     if problems:
         return CheckedFile([], problems, [])
     rows, seen, repeated, now = [], set(), [], utcnow()
-    line = 1
+    line = reader.line_num  # where the header ends
     try:
         for record in reader:
             start, line = line + 1, reader.line_num
