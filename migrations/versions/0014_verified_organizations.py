@@ -9,8 +9,10 @@ Create Date: 2026-12-03 08:15:00
   signature stored before.
 - ``petition.approve_verified_organizations``: on a petition whose organizations need approval,
   verified ones are approved at confirmation unless its organizers turn this off. On by default.
-- ``ix_signature_petition_kind_listed``: the public list counts its organizations per country
-  with an index-only scan that reads organizations alone, however many individuals signed.
+- ``ix_signature_petition_kind_listed`` (petition, status, public, kind, id, country): the public
+  list reads each kind of listed signature alone, however many of the other kind signed:
+  individuals newest first in the index's order, organizations counted per country from the
+  index alone. (Country before id would make the newest individuals a sort of all of them.)
 
 Plain ALTER TABLE and CREATE INDEX: a batch copy of ``signature`` or ``petition`` on SQLite
 drops the old table, and with foreign keys enforced that deletes their dependent rows.
@@ -34,7 +36,7 @@ def upgrade():
     op.create_index(
         "ix_signature_petition_kind_listed",
         "signature",
-        ["petition_id", "kind", "status", "public", "country"],
+        ["petition_id", "status", "public", "kind", "id", "country"],
     )
 
 

@@ -74,8 +74,11 @@ class Signature(db.Model):
         # The latest public signatories, newest first, without sorting the whole petition.
         Index("ix_signature_petition_listed", "petition_id", "status", "public", "id"),
         Index("ix_signature_petition_order", "petition_id", "id"),
-        # The public list's organizations per country, read without touching individuals.
-        Index("ix_signature_petition_kind_listed", "petition_id", "kind", "status", "public", "country"),
+        # The public list, one kind at a time: individuals newest first, organizations per
+        # country, each read without touching the other kind (see migration 0014).
+        Index(
+            "ix_signature_petition_kind_listed", "petition_id", "status", "public", "kind", "id", "country"
+        ),
         # SQLite would otherwise give a new row the id of the last one deleted, and an old
         # confirm or withdraw link could then act on it (PostgreSQL's sequences never go back).
         {"sqlite_autoincrement": True},
