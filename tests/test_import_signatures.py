@@ -8,12 +8,13 @@ import pytest
 from sqlalchemy import func, select
 
 from petition.extensions import db as _db
-from petition.models import AuditEvent, OutboxMessage, Petition, Signature
+from petition.models import AuditEvent, Petition, Signature
 from petition.organizers import signature_import
 
 from .conftest import csrf_token, login, sign, signatures, valid_fields
 from .support import at_the_same_moment
 from .test_counts import assert_exact, totals
+from .test_updates import deliver_all, organizer_client, send_new_update
 
 GOOD = (
     "kind,name,email,country,city,affiliation,contact_name,website,public,updates\n"
@@ -222,17 +223,17 @@ def test_an_unknown_petition_or_source_is_refused(app, runner, petition, tmp_pat
 
 
 def test_imported_signers_get_no_email_but_the_updates_they_asked_for(
-    app, runner, bundled_petition, tmp_path, smtp, make_app
+    app, runner, organizer, bundled_petition, tmp_path, smtp, make_app
 ):
+    mail_app = make_app(SMTP_URL=smtp.url)
     import_file(runner, bundled_petition.slug, write(tmp_path, GOOD))
-    with app.app_context():
-        assert _db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
-    sending = make_app(SMTP_URL=smtp.url)
-    assert sending.test_cli_runner().invoke(args=["mail", "send"]).exit_code == 0
-    assert smtp.messages == []
-    with app.app_context():
-        asked = _db.session.scalars(select(Signature.email).where(Signature.updates.is_(True))).all()
-    assert asked == ["luis@example.org"]
+    deliver_all(mail_app)
+    assert smtp.messages == []  # no confirmation, no receipt
+
+    send_new_update(organizer_client(mail_app), bundled_petition.slug)
+    deliver_all(mail_app)
+
+    assert [message["To"] for message in smtp.messages] == ["luis@example.org"]
 
 
 def upload(client, slug, text, source="paper", check=False):
