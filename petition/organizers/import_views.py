@@ -4,7 +4,6 @@
 import logging
 
 from flask import current_app, flash, render_template, request
-from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.datastructures import CombinedMultiDict
@@ -55,11 +54,9 @@ def import_signatures(slug):
     db.session.commit()
     log.info("import into %s by organizer %s: %s added", petition.slug, current_user.id, done.added)
     flash(
-        _(
-            "%(added)s signatures added; %(already)s were there already.",
-            added=done.added,
-            already=done.already,
-        ),
+        ngettext("%(num)s signature added.", "%(num)s signatures added.", done.added)
+        + " "
+        + ngettext("%(num)s was there already.", "%(num)s were there already.", done.already),
         "success",
     )
     return see_other("organizers.petition_dashboard", slug=petition.slug)
