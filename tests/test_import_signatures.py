@@ -194,6 +194,8 @@ def test_an_exported_file_imports_into_another_petition(app, client, runner, pet
 
     assert result.exit_code == 0, result.output
     assert "1 added" in result.output
+    [original, imported] = signatures(app)
+    assert imported.comment == original.comment == "=1+1 is a formula"
 
 
 def test_a_dry_run_reports_and_stores_nothing(app, runner, petition, tmp_path):

@@ -28,7 +28,7 @@ from werkzeug.datastructures import MultiDict
 from ..extensions import db
 from ..models import Signature, utcnow
 from ..signing.services import email_key
-from .export import COLUMNS
+from .export import COLUMNS, FORMULA_PREFIXES
 from .import_forms import ImportedSignatureForm
 
 REQUIRED = ("kind", "name", "country")
@@ -149,7 +149,7 @@ def checked_row(petition, record: dict, line: int, source: str, now) -> tuple[di
     """The signature row that ``record`` describes, or its problems (None for a blank line)."""
     if None in record:
         return None, [Problem(line, "", _("This line has more cells than the header has columns."))]
-    cells = {name: (value or "").strip() for name, value in record.items()}
+    cells = {name: as_typed((value or "").strip()) for name, value in record.items()}
     if not any(cells.values()):
         return None, []  # spreadsheets leave empty lines at the end
     formdata = MultiDict((name, cells.get(name, "")) for name in FORM_FIELDS)
@@ -179,6 +179,12 @@ def checked_row(petition, record: dict, line: int, source: str, now) -> tuple[di
         "confirmed_at": now,
         "created_at": now,
     }, []
+
+
+def as_typed(cell: str) -> str:
+    """A cell without the quote that the export puts before a formula-like start (see
+    :func:`~.export.neutralize`), so that an exported file imports as it was signed."""
+    return cell[1:] if cell.startswith("'") and cell[1:2] and cell[1:2] in FORMULA_PREFIXES else cell
 
 
 def fingerprint(fields: dict) -> str:
