@@ -1,5 +1,6 @@
 """Command-line tools: ``flask --app wsgi petition|organizer|signatures …``."""
 
+import os
 import sys
 
 import click
@@ -11,14 +12,16 @@ from .countries import country_names
 from .extensions import db
 from .mail.sender import run_worker, send_due, unsent_count
 from .models import Invalidation, Organizer, OrganizerRole, Petition, Signature, count_signatures
-from .organizers import audit, invalidation, roles
+from .organizers import audit, invalidation, roles, signature_import
 from .organizers.audit import COMMAND_LINE, record_export
 from .organizers.auth import create_organizer
 from .organizers.export import count_rows, iter_csv
 from .organizers.forms import FIRST_DAY, LAST_DAY
+from .organizers.import_forms import DEFAULT_SOURCE
 from .petitions import services
 from .petitions.importer import StatementError, read_statement
 from .recount import recount
+from .signing.forms import SOURCE
 from .signing.privacy import purge
 
 petition_cli = AppGroup("petition", help="Load and list petitions.")
@@ -193,6 +196,57 @@ def export_command(slug, output, kind, status, country, since, until):
     db.session.commit()
     for chunk in iter_csv(petition, **criteria):
         output.write(chunk)
+
+
+def clean_source_option(ctx, param, value):
+    """``--source``: a word the ``source`` column may hold (see SOURCE)."""
+    value = value.strip().lower()
+    if not SOURCE.fullmatch(value):
+        raise click.BadParameter("use up to 40 lower-case letters, digits, dots, hyphens or underscores")
+    return value
+
+
+@signatures_cli.command("import")
+@click.argument("slug")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--source",
+    default=DEFAULT_SOURCE,
+    show_default=True,
+    callback=clean_source_option,
+    help="Where these signatures come from (e.g. paper), for rows without a source of their own.",
+)
+@click.option("--dry-run", is_flag=True, help="Check the file and say what would be added; store nothing.")
+def import_command(slug, path, source, dry_run):
+    """Add the signatures of the CSV file PATH (the export's column names, at least
+    kind,name,country) to the petition SLUG, counted at once. A file with any bad row is refused
+    whole, each problem on stderr with its line number; importing a file again adds nothing."""
+    petition = db.session.scalar(select(Petition).where(Petition.slug == slug))
+    if petition is None:
+        raise click.ClickException(f"no petition with slug {slug!r}")
+    with open(path, "rb") as file:
+        checked = signature_import.check_file(petition, file.read(), source)
+    if checked.problems:
+        for problem in checked.problems:
+            click.echo(f"{path}: {problem}", err=True)
+        raise click.ClickException(f"{path}: refused, nothing is stored ({len(checked.problems)} problems)")
+    done = signature_import.store(petition, checked, dry_run=dry_run)
+    if dry_run:
+        db.session.rollback()
+        click.echo(
+            f"dry run: nothing is stored; {done.added} would be added, {done.already} are there already"
+        )
+        return
+    audit.record(
+        "import",
+        petition,
+        rows=done.added,
+        source=source,
+        filename=os.path.basename(path),
+        actor=COMMAND_LINE,
+    )
+    db.session.commit()
+    click.echo(f"{done.added} added to {petition.slug}, {done.already} there already")
 
 
 @signatures_cli.command("purge")

@@ -124,6 +124,19 @@ class Config:
     MODERATION_PER_PAGE = 100
     AUDIT_PER_PAGE = 50
     LATEST_SIGNATORIES = 10
+    # Registrable domains where anyone may get an address: an organization whose website is at
+    # one of them is never verified by confirming from there (see signing/verification.py).
+    UNVERIFIABLE_DOMAINS = frozenset(
+        (
+            "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
+            "yahoo.com", "ymail.com", "icloud.com", "me.com", "aol.com", "proton.me",
+            "protonmail.com", "gmx.com", "gmx.net", "gmx.de", "web.de", "mail.com", "mail.ru",
+            "yandex.ru", "yandex.com", "zoho.com", "tutanota.com", "riseup.net", "disroot.org",
+            "posteo.de", "qq.com", "163.com", "naver.com", "rediffmail.com", "uol.com.br",
+        )
+    )  # fmt: skip
+    # The largest signature file an organizer may upload (the sign form's limit is far lower).
+    IMPORT_MAX_BYTES = 2 * 1024 * 1024
     BUNDLED_STATEMENT = str(ROOT / "content" / "solidarity-with-the-peruvian-people.md")
 
 

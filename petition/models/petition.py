@@ -37,6 +37,8 @@ class Petition(db.Model):
     featured: Mapped[bool] = mapped_column(default=False)
     requires_confirmation: Mapped[bool] = mapped_column(default=False)
     organizations_need_approval: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Whether, when organizations need approval, those verified at confirmation skip it.
+    approve_verified_organizations: Mapped[bool] = mapped_column(default=True, server_default=true())
     # Whether the petition's moderators see signers' email addresses (its owners decide).
     moderators_see_addresses: Mapped[bool] = mapped_column(default=False, server_default=false())
     closes_at: Mapped[dt.datetime | None]

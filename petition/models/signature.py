@@ -58,6 +58,10 @@ class Signature(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=PENDING)
     confirmed_at: Mapped[dt.datetime | None]
     source: Mapped[str] = mapped_column(String(40), default="")
+    # An organization that confirmed from an address at its website's domain (see
+    # petition.signing.verification); never set without a confirmed address. The database's
+    # default alone: an INSERT that does not name the column works at every revision.
+    verified: Mapped[bool] = mapped_column(server_default=false())
     locale: Mapped[str] = mapped_column(String(8), default="en")
     ip_hash: Mapped[str] = mapped_column(String(64), default="")
     # Whether the signer confirmed the address from the emailed link (the public record says how
@@ -94,6 +98,11 @@ class Signature(db.Model):
         # The latest public signatories, newest first, without sorting the whole petition.
         Index("ix_signature_petition_listed", "petition_id", "status", "public", "id"),
         Index("ix_signature_petition_order", "petition_id", "id"),
+        # The public list, one kind at a time: individuals newest first, organizations per
+        # country, each read without touching the other kind (see migration 0014).
+        Index(
+            "ix_signature_petition_kind_listed", "petition_id", "status", "public", "kind", "id", "country"
+        ),
         # SQLite would otherwise give a new row the id of the last one deleted, and an old
         # confirm or withdraw link could then act on it (PostgreSQL's sequences never go back).
         {"sqlite_autoincrement": True},

@@ -9,6 +9,7 @@ from . import (  # noqa: E402,F401
     account,
     audit_views,
     export_views,
+    import_views,
     integrity_views,
     invalidation_views,
     moderation_views,

@@ -94,6 +94,10 @@ class PetitionForm(Form):
     )
     requires_confirmation = BooleanField(_l("Count a signature only once its email address is confirmed"))
     organizations_need_approval = BooleanField(_l("List organizations only once an organizer approves them"))
+    approve_verified_organizations = BooleanField(
+        _l("Approve at once the organizations that confirm from an address at their website's domain"),
+        default=True,
+    )
     preview = SubmitField(_l("Preview"))
     save = SubmitField(_l("Save"))
 
@@ -165,6 +169,7 @@ class PetitionForm(Form):
             "retention_days": self.retention_days.data,
             "requires_confirmation": self.requires_confirmation.data,
             "organizations_need_approval": self.organizations_need_approval.data,
+            "approve_verified_organizations": self.approve_verified_organizations.data,
         }
 
 
@@ -184,4 +189,5 @@ def form_data(petition: Petition) -> dict:
         "retention_days": petition.retention_days,
         "requires_confirmation": petition.requires_confirmation,
         "organizations_need_approval": petition.organizations_need_approval,
+        "approve_verified_organizations": petition.approve_verified_organizations,
     }

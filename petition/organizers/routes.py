@@ -26,6 +26,7 @@ from . import audit, auth, bp, insight, moderation, two_factor
 from .access import MODERATE, VIEW, can, petition_for, visible_petitions
 from .export_forms import ExportFilterForm
 from .forms import CodeForm, LoginForm
+from .import_forms import ImportUploadForm
 
 log = logging.getLogger(__name__)
 
@@ -199,4 +200,5 @@ def petition_dashboard(slug):
         surges=surges.surge_report(petition),
         suspect_count=moderation.suspect_count(petition),
         export_filters=ExportFilterForm(formdata=None),
+        import_form=ImportUploadForm(formdata=None),
     )

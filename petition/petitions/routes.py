@@ -18,7 +18,8 @@ from ..http_cache import COUNTS_MAX_AGE, DOCUMENT_MAX_AGE, public_cacheable
 from ..models import Petition, Signature, count_signatures
 from ..sharing import SITE_SOURCES, petition_url, site_origin
 from ..signing.forms import SOURCE, SignatureForm, clean_source
-from . import bp, services
+from . import bp, services, translations
+from . import signatories as signatory_list
 from .pages import get_petition_or_404, render_petition_page, terms_of
 
 # The sources the site's own links set each have a page of their own in the cache, as has no
@@ -101,22 +102,24 @@ def show(slug):
     return public_cacheable(response, COUNTS_MAX_AGE)
 
 
+def signatory_filters():
+    """The list's ``kind`` (None for both) and ``country`` ("" for all) from the query string."""
+    kind = request.args.get("kind")
+    country = (request.args.get("country") or "").upper()
+    return (kind if kind in Signature.KINDS else None), (
+        country if country in dict(country_choices()) else ""
+    )
+
+
 @bp.get("/p/<slug>/signatories")
 def signatories(slug):
     petition = get_petition_or_404(slug)
-    kind = request.args.get("kind")
-    country = (request.args.get("country") or "").upper()
+    kind, country = signatory_filters()
     query = Signature.listed(petition)
-    if kind in Signature.KINDS:
+    if kind:
         query = query.where(Signature.kind == kind)
-    else:
-        kind = None
-    if country in dict(country_choices()):
+    if country:
         query = query.where(Signature.country == country)
-    else:
-        country = ""
-    # Organizations first, then individuals; newest first within each.
-    query = query.order_by(Signature.kind.desc(), Signature.id.desc())
     per_page = current_app.config["SIGNATORIES_PER_PAGE"]
     listed_max = current_app.config["SIGNATORIES_LISTED_MAX"]
     # Neither the count nor a page reads more than the newest ``listed_max`` rows of the filter.
@@ -127,23 +130,42 @@ def signatories(slug):
     )
     last_page = max(1, -(-min(total, listed_max) // per_page))
     number = min(max(request.args.get("page", 1, type=int), 1), last_page + 1)
-    page = db.paginate(
-        query, page=number, per_page=per_page, max_per_page=per_page, error_out=False, count=False
+    first = (number - 1) * per_page
+    items = signatory_list.page_of_signatories(
+        petition, kind, country, first, min(per_page, listed_max - first)
     )
-    page.total = min(total, listed_max)
-    page.items = page.items[: max(0, listed_max - (number - 1) * per_page)]
+    page = signatory_list.Page(number, per_page, min(total, listed_max), items)
+    by_country = (
+        [] if kind == Signature.INDIVIDUAL else signatory_list.organizations_by_country(petition, country)
+    )
     return render_template(
         "petitions/signatories.html",
         petition=petition,
         page=page,
+        sections=signatory_list.sections(page.items),
         kind=kind,
         country=country,
         counts=count_signatures(petition),
+        organizations_by_country=by_country,
         more_than_listed=total > listed_max,
         listed_max=listed_max,
         countries=country_choices(),
         country_name=country_name,
     )
+
+
+@bp.get("/p/<slug>/signatories.txt")
+def signatories_text(slug):
+    """The public list as plain text in the reader's language; ``?download=1`` as a file."""
+    petition = get_petition_or_404(slug)
+    title = translations.statement_for(petition, str(get_locale())).title
+    response = current_app.response_class(
+        signatory_list.signatories_text(petition, title), mimetype="text/plain"
+    )
+    response.headers["Content-Language"] = str(get_locale())
+    if request.args.get("download"):
+        response.headers["Content-Disposition"] = f'attachment; filename="{petition.slug}-signatories.txt"'
+    return response
 
 
 @bp.get("/p/<slug>/qr.svg")

@@ -24,6 +24,7 @@ FIELDS = (
     "goal",
     "requires_confirmation",
     "organizations_need_approval",
+    "approve_verified_organizations",
     "closes_at",
     "retention_days",
 )

@@ -18,6 +18,7 @@ from ..sharing import site_origin
 from . import signals
 from .identity import email_key
 from .privacy import erase_signer
+from .verification import is_verified
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +38,13 @@ def find_signature(petition, email: str) -> Signature | None:
     )
 
 
-def status_once_confirmed(petition, kind: str) -> str:
-    """Where a signature goes once its address is confirmed (or at once, without confirmation)."""
+def status_once_confirmed(petition, kind: str, verified: bool = False) -> str:
+    """Where a signature goes once its address is confirmed (or at once, without confirmation):
+    an organization waits for approval where the petition asks for it, unless it is
+    ``verified`` and the petition approves verified organizations."""
     if kind == Signature.ORGANIZATION and petition.organizations_need_approval:
-        return Signature.AWAITING_APPROVAL
+        if not (verified and petition.approve_verified_organizations):
+            return Signature.AWAITING_APPROVAL
     return Signature.CONFIRMED
 
 
@@ -206,14 +210,20 @@ def confirm(signature: Signature) -> bool:
     if signature.status != Signature.PENDING:
         return False
     now = utcnow()
+    # The link came to this address: now it is proven, and with it the organization's domain.
+    signature.verified = is_verified(signature.kind, signature.email, signature.website)
     names = signals.names_at_confirmation(signature, now)
     signature.signals = " ".join(names)
     signature.status = (
-        Signature.SUSPECT if names else status_once_confirmed(signature.petition, signature.kind)
+        Signature.SUSPECT
+        if names
+        else status_once_confirmed(signature.petition, signature.kind, signature.verified)
     )
     signature.confirmed_at = now
     signature.email_confirmed = True
-    log.info("confirmed signature=%s status=%s", signature.id, signature.status)
+    log.info(
+        "confirmed signature=%s status=%s verified=%s", signature.id, signature.status, signature.verified
+    )
     return True
 
 
