@@ -4,7 +4,7 @@ from .base import utcnow
 from .counts import SignatureCount, count_by_country, count_signatures
 from .organizer import AuditEvent, Organizer, OrganizerRole, RecoveryCode
 from .outbox import OutboxMessage
-from .petition import Petition, PetitionTranslation
+from .petition import Petition, PetitionTranslation, StatementVersion
 from .signature import Signature
 from .update import Update
 
@@ -18,6 +18,7 @@ __all__ = [
     "RecoveryCode",
     "Signature",
     "SignatureCount",
+    "StatementVersion",
     "Update",
     "count_by_country",
     "count_signatures",

@@ -56,6 +56,8 @@ class Signature(db.Model):
     ip_hash: Mapped[str] = mapped_column(String(64), default="")
     # Emails sent because of this address (confirmations and repeat notices), to cap resends.
     emails_sent: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The version of the statement the signer was shown (Petition.statement_version).
+    statement_version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     petition: Mapped[Petition] = relationship(back_populates="signatures")

@@ -43,6 +43,7 @@ class Terms:
     organizations_need_approval: bool
     closes_at: dt.datetime | None
     version: dt.datetime  # Petition.updated_at: part of the key of whatever shows its text
+    statement_version: int  # the number of the text signers are shown now
 
     @property
     def is_open(self) -> bool:
@@ -70,6 +71,7 @@ def terms_of(slug: str) -> Terms:
                     Petition.organizations_need_approval,
                     Petition.closes_at,
                     Petition.updated_at,
+                    Petition.statement_version,
                 ).where(Petition.slug == slug)
             ).first()
         if row is None:

@@ -17,6 +17,7 @@ from ..extensions import csrf, limiter
 from ..http_cache import COUNTS_MAX_AGE, public_cacheable
 from ..models import count_signatures
 from ..petitions import pages
+from ..petitions.versions import version_shown
 from ..sharing import petition_url, share_links
 from . import bp, services
 from .form_token import FIELD, form_is_genuine
@@ -60,6 +61,9 @@ def take_signature(slug, token_field: str, show_form, default_source: str = "") 
         return Outcome(result=CHECK_EMAIL if terms.requires_confirmation else SIGNED)
     fields = form.signature_fields()
     fields["source"] = fields["source"] or default_source
+    # The text the form was shown with: a signer who read a page of an older version agreed to
+    # that one, and a change published while they filled in the form does not move them.
+    fields["statement_version"] = version_shown(request.form.get("statement_version"), terms.statement_version)
     signed = services.sign(terms, fields, locale=form.ui_language, ip=request.remote_addr)
     if terms.requires_confirmation:
         # New or repeat, the answer is the same: what differs goes to the address by email.

@@ -59,8 +59,9 @@ class Signed(NamedTuple):
 
 def sign(petition, fields: dict, locale: str = "en", ip: str | None = None) -> Signed:
     """Add a signature to ``petition`` (a :class:`~petition.models.Petition`, or anything with
-    its ``id``, ``slug``, ``requires_confirmation`` and ``organizations_need_approval``) and the
-    email it causes, in one transaction of their own, committed on return.
+    its ``id``, ``slug``, ``requires_confirmation``, ``organizations_need_approval`` and
+    ``statement_version``) and the email it causes, in one transaction of their own, committed
+    on return.
 
     A repeat address stores nothing; on a petition that confirms by email, the address is sent
     its confirmation again or told it has signed already (capped per address), so the page
@@ -70,6 +71,8 @@ def sign(petition, fields: dict, locale: str = "en", ip: str | None = None) -> S
     now = utcnow()
     confirming = petition.requires_confirmation
     row = {
+        # The current text, unless ``fields`` name the version the signer was shown.
+        "statement_version": petition.statement_version,
         **fields,
         "petition_id": petition.id,
         "email_key": email_key(fields["email"]),
