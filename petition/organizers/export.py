@@ -171,7 +171,11 @@ def written_csv(query):
     table = Signature.__table__
     # Text, never NULL, for str.join (see csv_lines): numbers as text, no confirmation as empty.
     cells = (
-        cast(cell, String) if name in NUMBER_COLUMNS else func.coalesce(cell, "") if table.c[name].nullable else cell
+        cast(cell, String)
+        if name in NUMBER_COLUMNS
+        else func.coalesce(cell, "")
+        if table.c[name].nullable
+        else cell
         for name, cell in zip(COLUMNS, query.selected_columns, strict=True)
     )
     result = db.session.connection().execute(query.with_only_columns(*cells))

@@ -63,7 +63,9 @@ def take_signature(slug, token_field: str, show_form, default_source: str = "") 
     fields["source"] = fields["source"] or default_source
     # The text the form was shown with: a signer who read a page of an older version agreed to
     # that one, and a change published while they filled in the form does not move them.
-    fields["statement_version"] = version_shown(request.form.get("statement_version"), terms.statement_version)
+    fields["statement_version"] = version_shown(
+        request.form.get("statement_version"), terms.statement_version
+    )
     signed = services.sign(terms, fields, locale=form.ui_language, ip=request.remote_addr)
     if terms.requires_confirmation:
         # New or repeat, the answer is the same: what differs goes to the address by email.
