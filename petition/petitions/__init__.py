@@ -9,4 +9,4 @@ from flask import Blueprint
 
 bp = Blueprint("petitions", __name__)
 
-from . import delivery, embed, routes, version_pages  # noqa: E402,F401
+from . import delivery, embed, routes, share_image, version_pages  # noqa: E402,F401
