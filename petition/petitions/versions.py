@@ -12,12 +12,14 @@ the language of their signature when the statement had one, else in the original
 
 import hashlib
 import json
+import logging
 
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Petition, PetitionTranslation, Signature, StatementVersion, utcnow
 
+log = logging.getLogger(__name__)
 TEXT_FIELDS = ("title", "subtitle", "body", "demands")
 
 
@@ -70,15 +72,23 @@ def keep_signed_text(petition: Petition) -> bool:
             )
         )
     petition.statement_version += 1
+    number = petition.statement_version
+    log.info("petition %s: version %s kept, version %s begins", petition.slug, number - 1, number)
     return True
 
 
 def version_shown(posted: str | None, current: int) -> int:
     """The version a sign form showed: the number it carries (``statement_version``) when it is
     that of an existing version, else ``current``. A form without it (a script's, or a page
-    served before versions) signs the current text."""
+    served before versions) signs the current text.
+
+    ``current`` is the worker's view of the petition, at most ``PETITION_CHECK_SECONDS`` old: a
+    number above it can only come from a page drawn within that time by another worker (no
+    one fills in the form so fast) or from a forged form, and signs ``current``."""
+    if not posted:
+        return current
     try:
-        number = int(posted or "")
+        number = int(posted)
     except ValueError:
         return current
     return number if 1 <= number <= current else current
