@@ -3,6 +3,7 @@
 import csv
 import io
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -206,3 +207,19 @@ def test_the_receipt_carries_the_fingerprint_of_the_version_signed(make_app, smt
     assert f"version 1 of its text, fingerprint {shown[1]}" in received["first@example.org"]
     assert f"version 2 of its text, fingerprint {shown[2]}" in received["second@example.org"]
     assert f"/p/{SLUG}/versions" in received["second@example.org"]
+
+
+def test_loading_a_changed_statement_file_keeps_the_signed_version(app, runner, petition, tmp_path):
+    store_signature(app, petition.slug)
+    original = Path(app.config["BUNDLED_STATEMENT"]).read_text(encoding="utf-8")
+    changed = tmp_path / "statement.md"
+    changed.write_text(original.replace(f"title: {petition.title}", "title: A corrected title"), "utf-8")
+
+    result = runner.invoke(args=["petition", "load", str(changed)])
+
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        kept = db.session.scalar(select(StatementVersion))
+        current = db.session.get(Petition, petition.id)
+        assert (kept.number, kept.title) == (1, petition.title)
+        assert (current.statement_version, current.title) == (2, "A corrected title")
