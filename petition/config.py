@@ -116,6 +116,8 @@ class Config:
     # A worker reads a petition's row (its version, whether it is open) again after this long:
     # an edit reaches every worker within it.
     PETITION_CHECK_SECONDS = 1
+    # A petition's share picture is drawn again after this long (for its count), or at an edit.
+    SHARE_IMAGE_CACHE_SECONDS = 600
 
     SIGNATORIES_PER_PAGE = 50
     # The public list pages through the newest this many of any filter: each page then reads a

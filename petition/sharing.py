@@ -40,6 +40,14 @@ def petition_url(petition, source: str | None = None, origin: str | None = None)
     return absolute_url("petitions.show", _origin=origin, slug=petition.slug)
 
 
+def share_image_url(petition, language: str) -> str:
+    """The absolute address of the share picture of ``petition`` in ``language``. It names the
+    petition's version, so that a site that keeps pictures by address fetches the new one after
+    an edit (the picture itself ignores it)."""
+    version = petition.updated_at.strftime("%Y%m%d%H%M%S%f")
+    return absolute_url("petitions.share_image", slug=petition.slug, language=language, v=version)
+
+
 def share_links(petition) -> list[dict]:
     """One link per channel, each opening that channel's own share screen, with the title in
     the reader's language."""

@@ -85,6 +85,7 @@ def test_embed_form_offers_the_short_set_of_fields_and_links_organizations_to_th
     named = {e["attrs"]["name"] for e in elements if e["tag"] in ("input", "select") and "name" in e["attrs"]}
     assert named == {
         "embed_token",
+        "statement_version",
         "kind",
         "source",
         "name",

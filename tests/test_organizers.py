@@ -237,12 +237,12 @@ def test_petition_dashboard_shows_counts_and_signer_emails(app, client, organize
 # CSV export
 
 
-def test_export_header_row_is_the_contract_columns_then_the_invalidation(client, organizer, petition):
+def test_export_header_row_is_the_contract_columns_then_ours(client, organizer, petition):
     login(client)
     response = download(client, petition.slug)
     assert response.mimetype == "text/csv"
     header = response.data.decode("utf-8-sig").split("\r\n")[0]
-    assert header == CSV_HEADER + ",invalidation_category,invalidation_reason"
+    assert header == CSV_HEADER + ",invalidation_category,invalidation_reason,statement_version"
     assert "attachment" in response.headers["Content-Disposition"]
 
 

@@ -78,6 +78,7 @@ def signer_context(message: OutboxMessage) -> dict:
             "signing.withdraw", _origin=origin, token=tokens.make_token(signature, tokens.WITHDRAW)
         ),
         "privacy_url": absolute_url("petitions.privacy", _origin=origin),
+        "versions_url": absolute_url("petitions.versions_list", _origin=origin, slug=signature.petition.slug),
     }
 
 

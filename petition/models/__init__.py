@@ -6,7 +6,7 @@ from .counts import SignatureCount, count_by_country, count_signatures
 from .invalidation import Invalidation, SignatureTally, public_record
 from .organizer import AuditEvent, Organizer, OrganizerRole, RecoveryCode
 from .outbox import OutboxMessage
-from .petition import Petition, PetitionTranslation
+from .petition import Petition, PetitionTranslation, StatementVersion
 from .signature import Signature
 from .update import Update
 
@@ -23,6 +23,7 @@ __all__ = [
     "SpentChallenge",
     "SignatureCount",
     "SignatureTally",
+    "StatementVersion",
     "Update",
     "count_by_country",
     "count_signatures",

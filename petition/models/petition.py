@@ -58,6 +58,8 @@ class Petition(db.Model):
     surge_until: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The number of the text signers are shown now; the versions before it are StatementVersions.
+    statement_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     signatures: Mapped[list[Signature]] = relationship(
         back_populates="petition", cascade="all, delete-orphan", passive_deletes=True
@@ -96,6 +98,27 @@ class PetitionTranslation(db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __table_args__ = (UniqueConstraint("petition_id", "language"),)
+
+    @property
+    def subtitle_lines(self) -> list[str]:
+        return [line for line in self.subtitle.splitlines() if line.strip()]
+
+
+class StatementVersion(db.Model):
+    """A text of a petition that signers agreed to and that was changed since: version ``number``
+    in ``language``, as it read until ``replaced_at``. The current text is the petition's own."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petition.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    language: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(200))
+    subtitle: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")  # Markdown
+    demands: Mapped[list[str]] = mapped_column(JSON, default=list)
+    replaced_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("petition_id", "number", "language"),)
 
     @property
     def subtitle_lines(self) -> list[str]:

@@ -81,6 +81,8 @@ class Signature(db.Model):
     email_domain: Mapped[str] = mapped_column(String(254), server_default="")
     form_age: Mapped[int | None]
     signals: Mapped[str] = mapped_column(String(100), server_default="")
+    # The version of the statement the signer was shown (Petition.statement_version).
+    statement_version: Mapped[int] = mapped_column(server_default="1")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     petition: Mapped[Petition] = relationship(back_populates="signatures")

@@ -100,6 +100,8 @@ class PetitionForm(Form):
     )
     preview = SubmitField(_l("Preview"))
     save = SubmitField(_l("Save"))
+    # Pressed on the step that warns that the changes make a new version of a signed text.
+    publish_version = SubmitField(_l("Publish the new version"))
 
     def __init__(self, *args, petition: Petition | None = None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -39,6 +39,8 @@ COLUMNS = (
     # After the contract's columns: why an invalidated signature was taken out (else empty).
     "invalidation_category",
     "invalidation_reason",
+    # The version of the statement the signature was given.
+    "statement_version",
 )
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 BATCH = 1000  # rows fetched at a time, and in each chunk of the CSV (about 150 KB)
@@ -57,7 +59,8 @@ TEXT_COLUMNS = frozenset(
 )
 TIME_COLUMNS = frozenset(("created_at", "confirmed_at"))
 FLAG_COLUMNS = frozenset(("public", "updates"))
-NEVER_EMPTY = TIME_COLUMNS | FLAG_COLUMNS | {"id"}  # a timestamp, yes or no, a number (or NULL)
+NUMBER_COLUMNS = frozenset(("id", "statement_version"))
+NEVER_EMPTY = TIME_COLUMNS | FLAG_COLUMNS | NUMBER_COLUMNS  # a timestamp, yes or no, a number (or NULL)
 
 
 def starts_like_formula(column, dialect: str):
@@ -188,9 +191,13 @@ def written_csv(query):
     rows would add a fifth to the time. (Not for PostgreSQL, whose cursor here would hold every
     row in memory: there :func:`copied_csv` does the work.)
     """
-    # Text, never NULL, for str.join (see csv_lines): the id as text, no confirmation as empty.
+    # Text, never NULL, for str.join (see csv_lines): numbers as text, no confirmation as empty.
     cells = (
-        cast(cell, String) if name == "id" else func.coalesce(cell, "") if may_be_null(name) else cell
+        cast(cell, String)
+        if name in NUMBER_COLUMNS
+        else func.coalesce(cell, "")
+        if may_be_null(name)
+        else cell
         for name, cell in zip(COLUMNS, query.selected_columns, strict=True)
     )
     result = db.session.connection().execute(query.with_only_columns(*cells))

@@ -10,8 +10,8 @@ from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..petitions import services
-from ..sharing import petition_url
+from ..petitions import services, versions
+from ..sharing import absolute_url, petition_url
 from . import bp
 from .access import EDIT, VIEW, admin_required, petition_for
 from .editor_forms import PetitionForm, form_data
@@ -31,10 +31,19 @@ def render_markdown_preview(text: str) -> Markup:
     return Markup(services.markdown.render(text or ""))  # noqa: S704 - raw HTML is disabled in the parser
 
 
-def editor_page(form, petition=None, status=200):
-    """The editor, with the statement as it will show (the "Preview" button asks for just this)."""
+def editor_page(form, petition=None, status=200, confirming=False):
+    """The editor, with the statement as it will show (the "Preview" button asks for just this).
+    ``confirming``: the changes would make a new version of a signed text, and the page asks
+    the organizer to publish them knowingly."""
     preview = render_markdown_preview(form.body.data) if form.body.data else None
-    page = render_template("organizers/petition_form.html", form=form, petition=petition, preview=preview)
+    page = render_template(
+        "organizers/petition_form.html",
+        form=form,
+        petition=petition,
+        preview=preview,
+        signed=petition is not None and versions.current_is_signed(petition),
+        confirming=confirming,
+    )
     return page, status
 
 
@@ -80,9 +89,25 @@ def edit_petition(slug):
     if request.method == "POST" and form.preview.data:
         return editor_page(form, petition)
     if form.validate_on_submit():
+        # Signers agreed to the text as it is: the organizer is told before changing it.
+        changed = versions.changes_text(petition, form.statement())
+        changes_signed_text = changed and versions.current_is_signed(petition)
+        if changes_signed_text and not form.publish_version.data:
+            return editor_page(form, petition, confirming=True)
         if save(form, petition) is not None:
             log.info("petition %s edited by organizer %s", petition.slug, current_user.id)
-            flash(_("Your changes are saved and shown on the petition page."), "success")
+            if changes_signed_text:
+                flash(
+                    _(
+                        "Version %(number)s of the text is published; the signers of earlier versions"
+                        " keep theirs, readable at %(url)s.",
+                        number=petition.statement_version,
+                        url=absolute_url("petitions.versions_list", slug=petition.slug),
+                    ),
+                    "success",
+                )
+            else:
+                flash(_("Your changes are saved and shown on the petition page."), "success")
             return redirect(url_for("organizers.petition_dashboard", slug=petition.slug), code=303)
     return editor_page(form, petition, status=422 if request.method == "POST" else 200)
 

@@ -175,6 +175,8 @@ def checked_row(petition, record: dict, line: int, source: str, now) -> tuple[di
         "petition_id": petition.id,
         "email_key": email_key(fields["email"]) if fields["email"] else fingerprint(fields),
         "locale": petition.language,
+        # Signed on paper where the current text was shown.
+        "statement_version": petition.statement_version,
         "status": Signature.CONFIRMED,
         "confirmed_at": now,
         "created_at": now,

@@ -15,7 +15,7 @@ from ..cache import cached
 from ..countries import country_name
 from ..extensions import db
 from ..models import Petition, Signature, count_signatures, public_record, utcnow
-from ..sharing import absolute_url, petition_url, share_links
+from ..sharing import petition_url, share_image_url, share_links
 from ..signing.form_token import make_form_token
 from ..signing.forms import clean_source
 from . import services, translations
@@ -49,6 +49,7 @@ class Terms:
     min_form_seconds: int
     proof_of_work: bool
     surge_until: dt.datetime | None
+    statement_version: int  # the number of the text signers are shown now
 
     @property
     def is_open(self) -> bool:
@@ -86,6 +87,7 @@ def terms_of(slug: str) -> Terms:
                     Petition.min_form_seconds,
                     Petition.proof_of_work,
                     Petition.surge_until,
+                    Petition.statement_version,
                 ).where(Petition.slug == slug)
             ).first()
         if row is None:
@@ -143,7 +145,7 @@ def render_petition_page(petition, form, status=200, refused=False):
         latest=latest_signatories(petition, current_app.config["LATEST_SIGNATORIES"]),
         share_links=share_links(petition),
         canonical_url=petition_url(petition),
-        share_image_url=absolute_url("static", filename="img/share.png"),
+        share_image_url=share_image_url(petition, statement.language),
         share_url=petition_url(petition, source="link"),
         country_name=country_name,
     )

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import Petition
-from . import translations
+from . import translations, versions
 
 log = logging.getLogger(__name__)
 FIELDS = (
@@ -49,6 +49,8 @@ def load_petition(statement: dict, feature: bool = False) -> tuple[Petition, boo
     if created:
         petition = Petition(slug=statement["slug"])
         db.session.add(petition)
+    elif versions.changes_text(petition, statement):
+        versions.keep_signed_text(petition)
     for field in FIELDS:
         if field in statement:
             setattr(petition, field, statement[field])
@@ -63,8 +65,11 @@ def load_petition(statement: dict, feature: bool = False) -> tuple[Petition, boo
 def update_petition(petition: Petition, statement: dict) -> Petition:
     """Change ``petition`` to what ``statement`` says, its slug (the address) included.
 
-    The caller checks that a new slug is free; the unique constraint refuses a race.
+    A change to a text someone signed makes a new version (see :mod:`.versions`). The caller
+    checks that a new slug is free; the unique constraint refuses a race.
     """
+    if versions.changes_text(petition, statement):
+        versions.keep_signed_text(petition)
     petition.slug = statement.get("slug", petition.slug)
     for field in FIELDS:
         if field in statement:

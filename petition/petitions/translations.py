@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Petition, PetitionTranslation, utcnow
+from . import versions
 from .importer import StatementError
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,10 @@ def load_translation(statement: dict) -> tuple[Petition, bool]:
         raise StatementError(f"the petition {slug!r} is written in {language!r} already")
     translation = find_translation(petition, language)
     created = translation is None
+    # A new language, too, is a new version of a signed text: each version keeps every
+    # language it was shown in, and no more.
+    if created or versions.changes_text(translation, statement):
+        versions.keep_signed_text(petition)
     if created:
         translation = PetitionTranslation(petition_id=petition.id, language=language)
         db.session.add(translation)

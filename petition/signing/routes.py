@@ -17,6 +17,7 @@ from ..extensions import csrf, limiter
 from ..http_cache import COUNTS_MAX_AGE, public_cacheable
 from ..models import count_signatures
 from ..petitions import pages
+from ..petitions.versions import version_shown
 from ..sharing import petition_url, share_links
 from . import bp, proof, services
 from .form_token import FIELD, genuine_form_age
@@ -61,6 +62,11 @@ def take_signature(slug, token_field: str, show_form, default_source: str = "") 
         return Outcome(result=CHECK_EMAIL if terms.requires_confirmation else SIGNED)
     fields = form.signature_fields()
     fields["source"] = fields["source"] or default_source
+    # The text the form was shown with: a signer who read a page of an older version agreed to
+    # that one, and a change published while they filled in the form does not move them.
+    fields["statement_version"] = version_shown(
+        request.form.get("statement_version"), terms.statement_version
+    )
     proof_missing = terms.asks_proof_of_work and not proof.proof_is_good(request.form.get(proof.FIELD))
     signed = services.sign(
         terms,

@@ -66,7 +66,8 @@ def sign(
 ) -> Signed:
     """Add a signature to ``petition`` (a :class:`~petition.models.Petition`, or its
     :class:`~petition.petitions.pages.Terms`) and the email it causes, in one transaction of
-    their own, committed on return.
+    their own, committed on return. ``fields`` may name the ``statement_version`` its signer
+    was shown (else the petition's current one).
 
     The signature carries its signals (see :mod:`.signals`): its network, its address's domain,
     ``form_age`` (seconds since the form's page was made) and ``proof_missing`` (a proof of work
@@ -86,6 +87,8 @@ def sign(
         columns["signals"] = signals.names_at_signing(petition, columns, now)
         status = Signature.SUSPECT if columns["signals"] else status_once_confirmed(petition, fields["kind"])
     row = {
+        # The current text, unless ``fields`` name the version the signer was shown.
+        "statement_version": petition.statement_version,
         **fields,
         **columns,
         "signals": " ".join(columns["signals"]),
