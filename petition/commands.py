@@ -92,6 +92,7 @@ def list_command():
         counts = count_signatures(petition)
         state = "open" if petition.is_open else "closed"
         featured = " featured" if petition.featured else ""
+        featured += " archived" if petition.archived_at else ""
         click.echo(
             f"{petition.slug}\t{petition.title}\t{state}{featured}\t"
             f"total={counts['total']} individuals={counts['individuals']} "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, false, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -40,6 +40,8 @@ class Petition(db.Model):
     # Whether the petition's moderators see signers' email addresses (its owners decide).
     moderators_see_addresses: Mapped[bool] = mapped_column(default=False, server_default=false())
     closes_at: Mapped[dt.datetime | None]
+    # When organizers archived it: closed, and off the home page and the public list.
+    archived_at: Mapped[dt.datetime | None]
     retention_days: Mapped[int] = mapped_column(
         default=DEFAULT_RETENTION_DAYS, server_default=str(DEFAULT_RETENTION_DAYS)
     )
@@ -60,6 +62,11 @@ class Petition(db.Model):
     @property
     def subtitle_lines(self) -> list[str]:
         return [line for line in self.subtitle.splitlines() if line.strip()]
+
+    @classmethod
+    def listed(cls):
+        """A query for the petitions the public sees listed: every one not archived."""
+        return select(cls).where(cls.archived_at.is_(None))
 
     def __repr__(self) -> str:
         return f"<Petition {self.slug}>"
