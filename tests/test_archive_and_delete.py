@@ -167,6 +167,9 @@ def test_deleting_is_recorded_without_any_signer(app, admin, petition):
         assert event.rows == 1
         assert event.detail == {"slug": petition.slug, "title": petition.title}
         assert "rosa" not in str(event.detail).lower()
+    audit_page = admin.get("/admin/audit?action=petition")
+    assert audit_page.status_code == 200
+    assert "petition.delete" in audit_page.get_data(as_text=True)
 
 
 def test_deleting_without_a_csrf_token_is_refused(app, admin, petition):

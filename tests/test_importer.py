@@ -332,6 +332,14 @@ def test_list_says_closed_for_a_closed_petition(app, runner):
     assert "open" not in line.split()
 
 
+def test_list_says_archived_for_an_archived_petition(app, runner):
+    load(runner, BUNDLED)
+    with app.app_context():
+        db.session.scalar(select(Petition)).archived_at = dt.datetime(2024, 1, 1)
+        db.session.commit()
+    assert "archived" in runner.invoke(args=["petition", "list"]).output.split()
+
+
 def test_list_of_an_empty_database_prints_nothing(runner):
     result = runner.invoke(args=["petition", "list"])
     assert result.exit_code == 0
