@@ -117,7 +117,7 @@ def check_email(slug):
     hint = read_address_hint_token(request.args.get("to"))
     if hint is None:
         return thanks_page(slug, CHECK_EMAIL)
-    # This signer's page: kept by no cache, and out of the browser's back-forward cache too.
+    # This signer's page: no cache, shared or the browser's, may keep it.
     response = current_app.make_response(render_thanks(slug, CHECK_EMAIL, address_hint=hint))
     response.cache_control.no_store = True
     response.cache_control.private = True
