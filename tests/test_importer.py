@@ -491,3 +491,12 @@ def test_load_with_a_bad_slug_is_refused_and_stores_nothing(app, runner, tmp_pat
     assert "slug" in result.output
     assert "Traceback" not in result.output
     assert stored_petitions(app) == []
+
+
+def test_load_with_slug_refuses_a_translation(app, runner, tmp_path):
+    assert load(runner, BUNDLED).exit_code == 0
+    spanish = f"---\ntranslation_of: {BUNDLED_SLUG}\nlanguage: es\ntitle: Solidaridad\n---\nTexto.\n"
+    result = load(runner, write(tmp_path, "es.md", spanish), "--slug", "another")
+    assert result.exit_code != 0
+    assert "translation_of" in result.output
+    assert [p.slug for p in stored_petitions(app)] == [BUNDLED_SLUG]
