@@ -12,7 +12,7 @@ from petition.models import AuditEvent
 
 from ..conftest import ORGANIZER_EMAIL, ORGANIZER_PASSWORD
 from ..support import store_signature
-from .conftest import PHONE
+from .conftest import AXE_SCRIPT, PHONE
 
 pytestmark = pytest.mark.browser
 
@@ -70,6 +70,26 @@ def test_on_a_phone_the_sign_button_stays_in_reach_and_leads_to_the_form(live_se
     form = phone_page.get_by_role("region", name="Sign the petition")
     box, form_top = sign_now.bounding_box(), top(form)
     assert box["y"] + box["height"] <= form_top
+
+
+def test_after_signing_on_a_phone_the_page_says_where_the_email_went(
+    live_server, bundled_petition, new_context
+):
+    # bypass_csp: the site's CSP refuses injected scripts, and axe-core is one.
+    page = new_context(**PHONE, bypass_csp=True).new_page()
+    page.goto(f"{live_server}/p/{bundled_petition.slug}")
+    page.get_by_label("Name", exact=True).fill("Ana Quispe")
+    page.get_by_label("Email address").fill("ana.quispe@riseup.net")
+    page.get_by_label("Country").select_option(label="Peru")
+    page.get_by_role("button", name="Sign", exact=True).click()
+
+    page.wait_for_url(re.compile(rf"/p/{bundled_petition.slug}/check-email\?to="))
+    assert "quispe" not in page.url
+    expect(page.get_by_text("We have sent an email to a…@riseup.net.")).to_be_visible()
+    expect(page.locator(".share-links")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
+    page.add_script_tag(path=AXE_SCRIPT)
+    assert page.evaluate("async () => (await axe.run({resultTypes: ['violations']})).violations") == []
 
 
 def test_the_organizer_dashboard_does_not_scroll_sideways_on_a_phone(
