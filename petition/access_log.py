@@ -1,6 +1,7 @@
 """gunicorn's access log without the signers' tokens: the emailed links (confirm, withdraw,
 unsubscribe) carry a token that acts on a signature, so their paths are logged without it and
-without their query string, as is a Referer that names one.
+without their query string, as is a Referer that names one. The check-your-email page's query
+holds a hint of the signer's address: it is logged without its query string too.
 
 gunicorn.conf.py sets ``logger_class`` to :class:`AccessLogger`.
 """
@@ -11,6 +12,7 @@ from gunicorn.glogging import Logger
 
 TOKEN_PATH = re.compile(r"(/(?:confirm|withdraw|unsubscribe)/)[^/?#\s]+")
 REDACTED = r"\1[token]"
+ADDRESS_HINT_PATH = re.compile(r"/p/[^/?#\s]+/check-email$")
 # What gunicorn offers to the log format that holds the request's address or the Referer, with
 # the names of the ``{…}e`` (environ) and ``{…}i`` (request header) forms.
 ADDRESS_ATOMS = ("r", "U", "q", "{raw_uri}e", "{path_info}e", "{query_string}e")
@@ -22,7 +24,12 @@ def without_token(address: str) -> str:
     query string dropped; any other address unchanged."""
     path, _, _query = address.partition("?")
     redacted, count = TOKEN_PATH.subn(REDACTED, path)
-    return redacted if count else address
+    return redacted if count or ADDRESS_HINT_PATH.search(path) else address
+
+
+def names_a_signer(address: str) -> bool:
+    """Whether ``address`` carries an emailed link's token or the hint of an address."""
+    return bool(TOKEN_PATH.search(address) or ADDRESS_HINT_PATH.search(address.partition("?")[0]))
 
 
 class AccessLogger(Logger):
@@ -32,7 +39,7 @@ class AccessLogger(Logger):
         """gunicorn's atoms, with the request line, path, query and Referer of an emailed link
         redacted."""
         atoms = super().atoms(resp, req, environ, request_time)
-        if TOKEN_PATH.search(environ.get("RAW_URI") or environ.get("PATH_INFO") or ""):
+        if names_a_signer(environ.get("RAW_URI") or environ.get("PATH_INFO") or ""):
             method = environ.get("REQUEST_METHOD", "-")
             path = without_token(environ.get("RAW_URI") or environ.get("PATH_INFO", ""))
             protocol = environ.get("SERVER_PROTOCOL", "-")

@@ -19,7 +19,7 @@ from .organizers.export import count_rows, iter_csv
 from .organizers.forms import FIRST_DAY, LAST_DAY
 from .organizers.import_forms import DEFAULT_SOURCE
 from .petitions import services
-from .petitions.importer import StatementError, read_statement
+from .petitions.importer import StatementError, check_statement, read_statement
 from .recount import recount
 from .signing.forms import SOURCE
 from .signing.privacy import purge
@@ -32,17 +32,49 @@ mail_cli = AppGroup("mail", help="Deliver the email outbox.")
 
 @petition_cli.command("load")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--slug",
+    help="The petition to create or update, whatever the file says (e.g. after a new title).",
+)
 @click.option("--feature", is_flag=True, help="Make it the petition the home page shows.")
-def load_command(path, feature):
-    """Create or update the petition that PATH describes; print its slug."""
+def load_command(path, slug, feature):
+    """Create or update the petition that PATH describes; print what was found, its slug last."""
     try:
         statement = read_statement(path)
+        if slug is not None:
+            if statement.get("translation_of"):
+                raise StatementError("a translation names its petition with translation_of, not --slug")
+            statement = check_statement({**statement, "slug": slug})
         # A translation (translation_of: <slug>) is refused here when its petition is missing.
-        petition, _created = services.load_petition(statement, feature=feature)
+        petition, created = services.load_petition(statement, feature=feature)
     except (StatementError, UnicodeDecodeError) as error:
         raise click.ClickException(f"{path}: {error}") from error
     db.session.commit()
+    for line in found_lines(statement, petition, created):
+        click.echo(line)
     click.echo(petition.slug)
+
+
+def found_lines(statement: dict, petition: Petition, created: bool) -> list[str]:
+    """What ``petition load`` read from the file, for the organizer to check at a glance."""
+    published = statement.get("published_on")
+    lines = [f"title: {statement['title']}"]
+    lines += [f"subtitle: {line}" for line in statement["subtitle"].splitlines() if line.strip()]
+    lines += [f"demand: {demand}" for demand in statement["demands"]] or ["demands: none found"]
+    lines += [
+        f"issuer: {statement.get('issuer') or 'none found'}",
+        f"date: {published.isoformat() if published else 'none found'}",
+        f"language: {statement['language']}",
+        f"goal: {petition.goal}",
+        f"confirmation: {'required' if petition.requires_confirmation else 'not required'}",
+    ]
+    what = (
+        f"translation into {statement['language']} of {petition.slug}"
+        if "translation_of" in statement
+        else "petition"
+    )
+    lines.append(f"{what} {'created' if created else 'updated'}")
+    return lines
 
 
 @petition_cli.command("seed")
@@ -64,6 +96,7 @@ def list_command():
         counts = count_signatures(petition)
         state = "open" if petition.is_open else "closed"
         featured = " featured" if petition.featured else ""
+        featured += " archived" if petition.archived_at else ""
         click.echo(
             f"{petition.slug}\t{petition.title}\t{state}{featured}\t"
             f"total={counts['total']} individuals={counts['individuals']} "

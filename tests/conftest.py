@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 from aiosmtpd.controller import Controller
 from flask_migrate import upgrade
-from sqlalchemy import inspect, text
+from sqlalchemy import MetaData, text
 
 from petition import create_app
 from petition.extensions import db as _db
@@ -58,9 +58,14 @@ def reset_schema(app) -> None:
     """Drop every table, then build the schema the way production does: with the migrations."""
     with app.app_context():
         with _db.engine.begin() as connection:
-            _db.metadata.drop_all(connection)
-            if inspect(connection).has_table("alembic_version"):
-                connection.execute(text("DROP TABLE alembic_version"))
+            if connection.dialect.name == "postgresql":
+                # Everything, whatever revision left it: tables, trigger functions, sequences.
+                connection.execute(text("DROP SCHEMA public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
+            else:
+                everything = MetaData()
+                everything.reflect(connection)
+                everything.drop_all(connection)
         init_migrations(app)
         upgrade()
 

@@ -11,6 +11,8 @@ from petition.models import Petition, Signature
 from .support import store_signature, texts
 
 SUMMARY_FIELDS = {"slug", "title", "url", "goal", "open", "counts"}
+# Beside the contract's fields: whether its organizers archived it (then it is not listed).
+ADDED_FIELDS = {"archived"}
 # The same facts under their OSDI names, next to the contract's (tests/test_embed_api.py).
 OSDI_FIELDS = {
     "identifiers",
@@ -42,7 +44,7 @@ def test_petition_list_is_json_with_the_contract_fields(client, petition):
     assert response.status_code == 200
     assert response.is_json
     [item] = response.json["petitions"]
-    assert set(item) == SUMMARY_FIELDS | OSDI_FIELDS
+    assert set(item) == SUMMARY_FIELDS | ADDED_FIELDS | OSDI_FIELDS
     assert item["slug"] == petition.slug
     assert item["title"] == petition.title
     assert item["url"] == f"http://localhost/p/{petition.slug}"
@@ -60,7 +62,7 @@ def test_petition_detail_is_json_with_the_contract_fields(client, petition):
     assert response.status_code == 200
     assert response.is_json
     data = response.json
-    assert set(data) == SUMMARY_FIELDS | OSDI_FIELDS | {"by_country", "record"}
+    assert set(data) == SUMMARY_FIELDS | ADDED_FIELDS | OSDI_FIELDS | {"by_country", "record"}
     assert set(data["counts"]) == COUNT_FIELDS
     assert data["record"]["invalidated"] == data["record"]["awaiting_confirmation"] == 0
     assert data["slug"] == petition.slug

@@ -225,7 +225,7 @@ def test_slug_made_from_a_long_title_never_ends_in_a_hyphen(tmp_path):
 def test_load_prints_the_slug(app, runner):
     result = load(runner, BUNDLED)
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == BUNDLED_SLUG
+    assert result.output.splitlines()[-1] == BUNDLED_SLUG
     [stored] = stored_petitions(app)
     assert stored.slug == BUNDLED_SLUG
     assert stored.demands == DEMANDS
@@ -236,7 +236,7 @@ def test_load_prints_the_slug(app, runner):
 def test_load_of_plain_text_seed_stores_the_statement(app, runner):
     result = load(runner, SEED)
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == BUNDLED_SLUG
+    assert result.output.splitlines()[-1] == BUNDLED_SLUG
     [stored] = stored_petitions(app)
     assert stored.subtitle_lines == SUBTITLE
     assert stored.published_on == dt.date(2023, 1, 4)
@@ -256,7 +256,7 @@ def test_loading_the_same_file_twice_updates_the_one_petition(app, runner, tmp_p
     result = load(runner, copy)
 
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == BUNDLED_SLUG
+    assert result.output.splitlines()[-1] == BUNDLED_SLUG
     [updated] = stored_petitions(app)
     assert updated.id == first.id
     assert updated.title == "Solidarity with the people of Peru"
@@ -274,7 +274,7 @@ def test_first_petition_loaded_is_featured(app, runner, client):
 def test_loading_another_statement_keeps_the_featured_petition(app, runner, client, tmp_path):
     load(runner, BUNDLED)
     result = load(runner, write(tmp_path, "other.md", OTHER_STATEMENT))
-    assert result.output.strip() == "free-the-prisoners"
+    assert result.output.splitlines()[-1] == "free-the-prisoners"
     featured = [p.slug for p in stored_petitions(app) if p.featured]
     assert featured == [BUNDLED_SLUG]
     assert client.get("/").headers["Location"].endswith(f"/p/{BUNDLED_SLUG}")
@@ -332,6 +332,14 @@ def test_list_says_closed_for_a_closed_petition(app, runner):
     assert "open" not in line.split()
 
 
+def test_list_says_archived_for_an_archived_petition(app, runner):
+    load(runner, BUNDLED)
+    with app.app_context():
+        db.session.scalar(select(Petition)).archived_at = dt.datetime(2024, 1, 1)
+        db.session.commit()
+    assert "archived" in runner.invoke(args=["petition", "list"]).output.split()
+
+
 def test_list_of_an_empty_database_prints_nothing(runner):
     result = runner.invoke(args=["petition", "list"])
     assert result.exit_code == 0
@@ -361,3 +369,134 @@ def test_seed_twice_loads_once(app, runner):
     assert second.exit_code == 0
     assert second.output == ""
     assert len(stored_petitions(app)) == 1
+
+
+# Plain text as people write it: blank lines left out
+
+ONE_LINE_PARAGRAPHS = """Free the Ayacucho prisoners
+A statement by the Peru Solidarity Committee
+Stop the repression!
+Since December, hundreds of people have been arrested in the south of Peru for taking part in the protests.
+Many of them are held without charge, far from their families, and their lawyers cannot see them.
+RELEASE ALL THE PRISONERS NOW!
+END THE STATE OF EMERGENCY!
+JUSTICE FOR THE VICTIMS!
+Peru Solidarity Committee
+12 February 2023
+"""
+
+WRAPPED_BY_HAND = """Free the Ayacucho prisoners
+
+Since December, hundreds of people have been arrested in the south of
+Peru for taking part in the protests. Many are held without charge.
+RELEASE ALL THE PRISONERS NOW!
+JUSTICE FOR THE VICTIMS OF THE MASSACRE AND PUNISHMENT
+OF THOSE RESPONSIBLE!
+Peru Solidarity Committee
+12 February 2023
+"""
+
+
+def test_plain_text_without_blank_lines_gives_each_line_its_place(tmp_path):
+    statement = read_statement(write(tmp_path, "s.txt", ONE_LINE_PARAGRAPHS))
+    assert statement["title"] == "Free the Ayacucho prisoners"
+    assert statement["subtitle"].splitlines() == [
+        "A statement by the Peru Solidarity Committee",
+        "Stop the repression!",
+    ]
+    assert statement["demands"] == [
+        "RELEASE ALL THE PRISONERS NOW!",
+        "END THE STATE OF EMERGENCY!",
+        "JUSTICE FOR THE VICTIMS!",
+    ]
+    assert statement["issuer"] == "Peru Solidarity Committee"
+    assert statement["published_on"] == dt.date(2023, 2, 12)
+    assert len(paragraphs(statement)) == 2
+    assert "Peru Solidarity Committee" not in statement["body"]
+
+
+def test_text_wrapped_by_hand_keeps_its_paragraph_and_demands_apart(tmp_path):
+    statement = read_statement(write(tmp_path, "s.txt", WRAPPED_BY_HAND))
+    assert paragraphs(statement) == [
+        "Since December, hundreds of people have been arrested in the south of Peru for taking"
+        " part in the protests. Many are held without charge."
+    ]
+    assert statement["demands"] == [
+        "RELEASE ALL THE PRISONERS NOW!",
+        "JUSTICE FOR THE VICTIMS OF THE MASSACRE AND PUNISHMENT OF THOSE RESPONSIBLE!",
+    ]
+    assert (statement["issuer"], statement["published_on"]) == (
+        "Peru Solidarity Committee",
+        dt.date(2023, 2, 12),
+    )
+
+
+@pytest.mark.skipif(not SEED.exists(), reason="no shared seed")
+def test_seed_without_its_blank_lines_gives_the_same_statement(tmp_path):
+    packed = "\n".join(line for line in SEED.read_text(encoding="utf-8").splitlines() if line.strip())
+    assert read_statement(write(tmp_path, "packed.txt", packed)) == read_statement(SEED)
+
+
+def test_load_prints_what_it_found_and_the_slug_last(app, runner, tmp_path):
+    result = load(runner, write(tmp_path, "s.txt", ONE_LINE_PARAGRAPHS))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[-1] == "free-the-ayacucho-prisoners"
+    for expected in (
+        "title: Free the Ayacucho prisoners",
+        "subtitle: Stop the repression!",
+        "demand: END THE STATE OF EMERGENCY!",
+        "issuer: Peru Solidarity Committee",
+        "date: 2023-02-12",
+        "language: en",
+        "goal: 1000",
+        "confirmation: not required",
+        "petition created",
+    ):
+        assert expected in lines
+
+
+def test_load_says_when_it_found_no_demands_issuer_or_date(app, runner, tmp_path):
+    result = load(runner, write(tmp_path, "s.txt", "A title\n\n" + "Some words. " * 20 + "\n"))
+    assert result.exit_code == 0, result.output
+    assert {"demands: none found", "issuer: none found", "date: none found"} <= set(
+        result.output.splitlines()
+    )
+
+
+def test_load_with_slug_updates_the_petition_after_its_title_is_corrected(app, runner, tmp_path):
+    assert load(runner, write(tmp_path, "s.txt", ONE_LINE_PARAGRAPHS)).exit_code == 0
+    store_signature(app, "free-the-ayacucho-prisoners", name="Ana Quispe")
+    corrected = ONE_LINE_PARAGRAPHS.replace("Free the Ayacucho prisoners", "Free the prisoners of Ayacucho")
+
+    result = load(runner, write(tmp_path, "s.txt", corrected), "--slug", "free-the-ayacucho-prisoners")
+
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-2:] == ["petition updated", "free-the-ayacucho-prisoners"]
+    [stored] = stored_petitions(app)
+    assert (stored.slug, stored.title) == ("free-the-ayacucho-prisoners", "Free the prisoners of Ayacucho")
+    assert stored_names(app) == ["Ana Quispe"]
+
+
+def test_load_with_a_new_slug_creates_the_petition_there(app, runner, tmp_path):
+    result = load(runner, write(tmp_path, "s.txt", ONE_LINE_PARAGRAPHS), "--slug", "ayacucho")
+    assert result.exit_code == 0, result.output
+    assert [p.slug for p in stored_petitions(app)] == ["ayacucho"]
+
+
+@pytest.mark.parametrize("slug", ["Not A Slug", "a/b", "x" * 81])
+def test_load_with_a_bad_slug_is_refused_and_stores_nothing(app, runner, tmp_path, slug):
+    result = load(runner, write(tmp_path, "s.txt", ONE_LINE_PARAGRAPHS), "--slug", slug)
+    assert result.exit_code != 0
+    assert "slug" in result.output
+    assert "Traceback" not in result.output
+    assert stored_petitions(app) == []
+
+
+def test_load_with_slug_refuses_a_translation(app, runner, tmp_path):
+    assert load(runner, BUNDLED).exit_code == 0
+    spanish = f"---\ntranslation_of: {BUNDLED_SLUG}\nlanguage: es\ntitle: Solidaridad\n---\nTexto.\n"
+    result = load(runner, write(tmp_path, "es.md", spanish), "--slug", "another")
+    assert result.exit_code != 0
+    assert "translation_of" in result.output
+    assert [p.slug for p in stored_petitions(app)] == [BUNDLED_SLUG]

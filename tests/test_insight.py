@@ -190,6 +190,22 @@ def test_dashboard_chart_is_an_svg_with_a_title_and_a_bar_per_day_with_signature
     assert "style" not in " ".join(" ".join(e["attrs"]) for e in elements if e["tag"] in ("svg", "rect"))
 
 
+def test_dashboard_chart_on_the_first_day_has_one_narrow_bar_and_one_date(app, client, organizer, petition):
+    signed_at(app, petition.slug, days_ago(0, hour=0))
+    login(client)
+    html = client.get(f"/admin/p/{petition.slug}").get_data(as_text=True)
+    elements = parse_html(html).elements
+
+    [bar] = [e["attrs"] for e in elements if e["tag"] == "rect" and "data-day" in e["attrs"]]
+    assert float(bar["width"].rstrip("%")) <= 10
+    assert float(bar["x"].rstrip("%")) + float(bar["width"].rstrip("%")) / 2 == pytest.approx(50)  # centred
+    [title] = [e for e in elements if e["tag"] == "title" and e["attrs"].get("id") == "per-day-title"]
+    assert "".join(title["text"]) == f"Counted signatures on {TODAY.isoformat()}, the first day (UTC)"
+    assert "busiest" not in html
+    [dates] = [e for e in elements if e["tag"] == "p" and "chart-dates" in e["attrs"].get("class", "")]
+    assert "".join(dates["text"]).strip() == TODAY.isoformat()
+
+
 def test_dashboard_country_chart_has_a_bar_per_country(app, client, organizer, petition, spread):
     login(client)
     elements = parse_html(client.get(f"/admin/p/{petition.slug}").get_data(as_text=True)).elements

@@ -8,11 +8,14 @@ import sys
 
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import text
+from sqlalchemy import func, inspect, select, text
 
 from petition import config as settings
 from petition.extensions import db
 from petition.migrating import MIGRATIONS
+from petition.models import Signature
+
+from .support import store_signature
 
 
 def test_flask_db_runs_flask_migrate_commands(app, runner):
@@ -85,6 +88,24 @@ def test_going_down_to_0006_leaves_the_count_triggers_as_0005_creates_them(app):
                 assert at_head == made_by_0005
             upgrade()
             assert count_triggers() == at_head
+        finally:
+            db.session.remove()
+            upgrade()
+
+
+def test_0016_adds_and_drops_archived_at_without_losing_a_signature(app, petition):
+    """A batch copy of ``petition`` would drop the table, and with it, by cascade, every
+    signature: 0016 alters it in place both ways."""
+    store_signature(app, petition.slug)
+    with app.app_context():
+        try:
+            downgrade(revision="0009")
+            assert "archived_at" not in {c["name"] for c in inspect(db.engine).get_columns("petition")}
+            assert db.session.scalar(select(func.count()).select_from(Signature.__table__)) == 1
+            db.session.remove()
+            upgrade()
+            assert "archived_at" in {c["name"] for c in inspect(db.engine).get_columns("petition")}
+            assert db.session.scalar(select(func.count()).select_from(Signature)) == 1
         finally:
             db.session.remove()
             upgrade()

@@ -9,7 +9,6 @@ matching ``If-None-Match``), and may be read by scripts on any site (CORS): the 
 import functools
 
 from flask import current_app, request
-from sqlalchemy import select
 
 from .. import config as settings
 from ..extensions import db
@@ -38,6 +37,7 @@ def petition_summary(petition: Petition) -> dict:
         "url": url,
         "goal": petition.goal,
         "open": petition.is_open,
+        "archived": petition.archived_at is not None,
         "counts": counts,
         "identifiers": [f"petition:{petition.slug}"],
         "origin_system": ORIGIN_SYSTEM,
@@ -50,7 +50,8 @@ def petition_summary(petition: Petition) -> dict:
 
 @bp.get("/petitions")
 def list_petitions():
-    petitions = db.session.scalars(select(Petition).order_by(Petition.created_at, Petition.id))
+    # Archived petitions are left out; each still answers at its own address.
+    petitions = db.session.scalars(Petition.listed().order_by(Petition.created_at, Petition.id))
     return {"petitions": [petition_summary(petition) for petition in petitions]}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, false, true
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, false, select, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -42,6 +42,8 @@ class Petition(db.Model):
     # Whether the petition's moderators see signers' email addresses (its owners decide).
     moderators_see_addresses: Mapped[bool] = mapped_column(default=False, server_default=false())
     closes_at: Mapped[dt.datetime | None]
+    # When organizers archived it: closed, and off the home page and the public list.
+    archived_at: Mapped[dt.datetime | None]
     retention_days: Mapped[int] = mapped_column(
         default=DEFAULT_RETENTION_DAYS, server_default=str(DEFAULT_RETENTION_DAYS)
     )
@@ -80,6 +82,11 @@ class Petition(db.Model):
     def asks_proof_of_work(self) -> bool:
         """Whether the sign form asks for a proof of work: switched on, or in a surge."""
         return self.proof_of_work or (self.surge_until is not None and self.surge_until > utcnow())
+
+    @classmethod
+    def listed(cls):
+        """A query for the petitions the public sees listed: every one not archived."""
+        return select(cls).where(cls.archived_at.is_(None))
 
     def __repr__(self) -> str:
         return f"<Petition {self.slug}>"

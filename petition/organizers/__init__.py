@@ -12,6 +12,7 @@ from . import (  # noqa: E402,F401
     import_views,
     integrity_views,
     invalidation_views,
+    lifecycle,
     moderation_views,
     petition_editor,
     routes,

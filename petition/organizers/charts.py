@@ -10,6 +10,9 @@ DAY_CHART_HEIGHT = 200
 DAY_CHART_TOP = 8
 DAY_CHART_BASELINE = 192
 MIN_BAR_HEIGHT = 2  # a day with one signature among hundreds still shows
+# Per cent of the width: on a petition's first days a bar stays a bar, not a slab the size of
+# the chart that reads as a box.
+MAX_BAR_WIDTH = 8
 COUNTRIES_SHOWN = 10
 COUNTRY_ROW = 44
 COUNTRY_BAR_MAX = 80  # per cent of the width; the rest holds the number after the bar
@@ -59,6 +62,8 @@ def day_chart(days) -> DayChart:
     plot = DAY_CHART_BASELINE - DAY_CHART_TOP
     slot = 100 / len(days)
 
+    width = min(slot * 0.7, MAX_BAR_WIDTH)
+
     def y_of(value: int) -> float:
         return round(DAY_CHART_BASELINE - value / chart.scale * plot, 2)
 
@@ -69,8 +74,8 @@ def day_chart(days) -> DayChart:
                 day=day.day,
                 counted=day.counted,
                 waiting=day.waiting,
-                x=pct(index * slot + slot * 0.15),
-                width=pct(slot * 0.7),
+                x=pct((index + 0.5) * slot - width / 2),
+                width=pct(width),
                 y=round(DAY_CHART_BASELINE - height, 2),
                 height=height,
                 center=pct((index + 0.5) * slot),

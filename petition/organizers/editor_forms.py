@@ -193,3 +193,21 @@ def form_data(petition: Petition) -> dict:
         "organizations_need_approval": petition.organizations_need_approval,
         "approve_verified_organizations": petition.approve_verified_organizations,
     }
+
+
+class DeletePetitionForm(Form):
+    """Deleting a petition: its title typed again, so that no petition goes by a slip."""
+
+    title = StringField(
+        _l("Type the title of the petition to delete it"),
+        validators=[InputRequired(message=_l("Type the title of the petition."))],
+        filters=[tidy],
+    )
+
+    def __init__(self, *args, petition: Petition, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.petition = petition
+
+    def validate_title(self, field):
+        if field.data != tidy(self.petition.title):
+            raise ValidationError(_l("This is not the title of the petition. Type it exactly as shown."))

@@ -13,6 +13,9 @@ LINK = re.compile(r"\[([^\]]+)\]\((#|[^)\s]*)\)")
 AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
 SENTENCE_END = (".", "!", "?", ":", "”", '"', "’", ")", "]", "»")
 HEADING_MAX = 80
+# A text with a line longer than this keeps each paragraph on one line (as word processors
+# and web forms give it); shorter lines throughout mean text wrapped by hand, as in an email.
+WRAPPED_LINE_MAX = 100
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 LANGUAGE = re.compile(r"[a-z]{2,3}")
 # The longest value each column holds: a longer one is refused here, not by the database.
@@ -140,6 +143,39 @@ def plain_links(text: str) -> str:
     return LINK.sub(lambda m: m.group(1) if m.group(2) in ("", "#") else m.group(0), text)
 
 
+def is_upper_case(line: str) -> bool:
+    letters = [c for c in line if c.isalpha()]
+    return bool(letters) and all(c.isupper() for c in letters)
+
+
+def starts_new_paragraph(previous: str, line: str) -> bool:
+    """Whether ``line`` begins a paragraph of its own although no blank line comes before it:
+    each demand and each date stands on its own line (an upper-case line without its "!" runs
+    on into the next), as does a line after the end of a sentence that starts in upper case."""
+    if is_demand(previous) or parse_date(previous) or parse_date(line) or AUTOLINK.fullmatch(line):
+        return True
+    if is_demand(line):
+        return not (is_upper_case(previous) and not previous.endswith("!"))
+    return previous.endswith(SENTENCE_END) and not line[:1].islower()
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """The paragraphs of ``text``: parted by blank lines, and inside a run of lines at each line
+    break when paragraphs are kept on one line each, else wherever :func:`starts_new_paragraph`
+    says (text wrapped by hand needs blank lines around its headings); the lines of one
+    paragraph are joined by spaces."""
+    one_per_line = any(len(line) > WRAPPED_LINE_MAX for line in text.splitlines())
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", text):
+        lines = [" ".join(line.split()) for line in block.splitlines() if line.strip()]
+        for index, line in enumerate(lines):
+            if index and not one_per_line and not starts_new_paragraph(lines[index - 1], line):
+                paragraphs[-1] += " " + line
+            else:
+                paragraphs.append(line)
+    return paragraphs
+
+
 def join_broken_paragraphs(paragraphs: list[str]) -> list[str]:
     """Mend paragraphs split mid-sentence: one that stops without punctuation and is followed
     by one starting in lower case is a single paragraph."""
@@ -153,12 +189,13 @@ def join_broken_paragraphs(paragraphs: list[str]) -> list[str]:
 
 
 def parse_plain_text(text: str) -> dict:
-    """A statement laid out like the seed: title first, short lines as headings, demands in
-    upper case ending in "!", issuer and date at the end, an optional source link last."""
-    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
-    if not paragraphs:
+    """A statement laid out like the seed: the title on the first line, short lines as headings,
+    demands in upper case ending in "!" one per line, issuer and date on the last lines, an
+    optional source link last. Blank lines between paragraphs may be left out."""
+    title, _, rest = text.strip().partition("\n")
+    if not title.strip():
         raise StatementError("the file is empty")
-    title, paragraphs = paragraphs[0], paragraphs[1:]
+    title, paragraphs = " ".join(title.split()), split_paragraphs(rest)
     source_url = ""
     while paragraphs and (AUTOLINK.fullmatch(paragraphs[-1]) or paragraphs[-1].endswith(":")):
         link = AUTOLINK.fullmatch(paragraphs.pop())

@@ -5,10 +5,10 @@ import logging
 
 from markdown_it import MarkdownIt
 from markupsafe import Markup
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from ..extensions import db
-from ..models import Petition
+from ..models import OutboxMessage, Petition, Signature, utcnow
 from . import translations, versions
 
 log = logging.getLogger(__name__)
@@ -86,10 +86,44 @@ def feature_petition(petition: Petition) -> None:
 
 
 def featured_petition() -> Petition | None:
-    """The featured petition, else the oldest one."""
+    """The featured petition, else the oldest one; never an archived one."""
     return db.session.scalar(
-        select(Petition).order_by(Petition.featured.desc(), Petition.created_at, Petition.id).limit(1)
+        Petition.listed().order_by(Petition.featured.desc(), Petition.created_at, Petition.id).limit(1)
     )
+
+
+def archive_petition(petition: Petition) -> None:
+    """Close ``petition`` now (unless it closed already) and take it off the home page and the
+    public list of petitions; its page stays, saying it is archived."""
+    now = utcnow()
+    petition.archived_at = now
+    if petition.closes_at is None or petition.closes_at > now:
+        petition.closes_at = now
+    petition.featured = False
+    db.session.flush()
+    log.info("petition %s archived", petition.slug)
+
+
+def restore_petition(petition: Petition) -> None:
+    """List ``petition`` again; it stays closed until its closing date is changed."""
+    petition.archived_at = None
+    db.session.flush()
+    log.info("petition %s restored", petition.slug)
+
+
+def delete_petition(petition: Petition) -> int:
+    """Delete ``petition`` with every signature and every email to or about its signers (the
+    database's cascades take its translations, roles, counts and updates); return how many
+    signatures went."""
+    signatures = select(Signature.id).where(Signature.petition_id == petition.id)
+    # The outbox keeps its rows when a signature goes (ON DELETE SET NULL): delete them first.
+    db.session.execute(delete(OutboxMessage).where(OutboxMessage.signature_id.in_(signatures)))
+    deleted = db.session.execute(delete(Signature).where(Signature.petition_id == petition.id)).rowcount
+    slug = petition.slug
+    db.session.delete(petition)
+    db.session.flush()
+    log.info("petition %s deleted with %d signatures", slug, deleted)
+    return deleted
 
 
 def render_body(petition: Petition) -> Markup:

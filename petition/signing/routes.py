@@ -10,7 +10,7 @@ each of the two packages loads the other, and a name may not be there yet when t
 import dataclasses
 import logging
 
-from flask import current_app, flash, render_template, request
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..extensions import csrf, limiter
@@ -22,6 +22,7 @@ from ..sharing import petition_url, share_links
 from . import bp, proof, services
 from .form_token import FIELD, genuine_form_age
 from .forms import SignatureForm
+from .tokens import make_address_hint_token, read_address_hint_token
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class Outcome:
 
     page: tuple | None = None
     result: str = ""
+    email: str = ""  # the address typed, for the check-your-email page's hint
 
 
 def take_signature(slug, token_field: str, show_form, default_source: str = "") -> Outcome:
@@ -59,7 +61,9 @@ def take_signature(slug, token_field: str, show_form, default_source: str = "") 
     if form.caught_in_honeypot:
         # Answer as for a real signature, so the bot learns nothing; store nothing.
         log.info("honeypot filled on %s; signature dropped", slug)
-        return Outcome(result=CHECK_EMAIL if terms.requires_confirmation else SIGNED)
+        if terms.requires_confirmation:
+            return Outcome(result=CHECK_EMAIL, email=form.email.data)
+        return Outcome(result=SIGNED)
     fields = form.signature_fields()
     fields["source"] = fields["source"] or default_source
     # The text the form was shown with: a signer who read a page of an older version agreed to
@@ -78,7 +82,7 @@ def take_signature(slug, token_field: str, show_form, default_source: str = "") 
     )
     if terms.requires_confirmation:
         # New or repeat, the answer is the same: what differs goes to the address by email.
-        return Outcome(result=CHECK_EMAIL)
+        return Outcome(result=CHECK_EMAIL, email=fields["email"])
     return Outcome(result=SIGNED if signed.created else ALREADY)
 
 
@@ -97,7 +101,9 @@ def sign(slug):
         flash(_("This petition is closed and no longer takes signatures."), "info")
         return pages.see_other("petitions.show", slug=slug)
     if outcome.result == CHECK_EMAIL:
-        return pages.see_other("signing.check_email", slug=slug)
+        # Not the address itself: a hint of it, signed and short-lived (see address_hint).
+        location = url_for("signing.check_email", slug=slug, to=make_address_hint_token(outcome.email))
+        return redirect(location, code=303)
     # The result goes in the address, not in a flash: signers get no cookie (a flash would put
     # their name in one), and the page after is the same for every signer with that result.
     return pages.see_other("signing.thanks", slug=slug, result=outcome.result)
@@ -123,19 +129,30 @@ def thanks(slug):
 
 @bp.get("/p/<slug>/check-email")
 def check_email(slug):
-    return thanks_page(slug, CHECK_EMAIL)
+    hint = read_address_hint_token(request.args.get("to"))
+    if hint is None:
+        return thanks_page(slug, CHECK_EMAIL)
+    # This signer's page: no cache, shared or the browser's, may keep it.
+    response = current_app.make_response(render_thanks(slug, CHECK_EMAIL, address_hint=hint))
+    response.cache_control.no_store = True
+    response.cache_control.private = True
+    return response
 
 
 def thanks_page(slug, result: str):
     """Thanks, and sharing; after a signature that waits for confirmation, where to look. The
     same for everyone who arrives with ``result``: caches may keep it as long as its count."""
+    return public_cacheable(current_app.make_response(render_thanks(slug, result)), COUNTS_MAX_AGE)
+
+
+def render_thanks(slug, result: str, address_hint: str | None = None) -> str:
     petition = pages.get_petition_or_404(slug)
-    page = render_template(
+    return render_template(
         "signing/thanks.html",
         result=result,
+        address_hint=address_hint,
         petition=petition,
         counts=count_signatures(petition),
         share_links=share_links(petition),
         share_url=petition_url(petition, source="link"),
     )
-    return public_cacheable(current_app.make_response(page), COUNTS_MAX_AGE)

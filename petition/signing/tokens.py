@@ -56,3 +56,33 @@ def read_token(token: str, purpose: str) -> tuple[int, str]:
 
 def token_matches(signature, fingerprint: str) -> bool:
     return signature is not None and _fingerprint(signature) == fingerprint
+
+
+# The page after signing names the address the email went to, in part (see address_hint), and
+# only this long after signing: the hint travels in that page's address, signed so that nobody
+# makes the site claim it wrote to an address of their choosing.
+ADDRESS_HINT_MAX_AGE = 15 * 60  # seconds
+HIDDEN = "…"
+
+
+def address_hint(email: str) -> str:
+    """``email`` as the check-your-email page shows it: the first character of the local part and
+    the whole domain (where typing mistakes that lose the email are made), e.g. ``a…@example.org``."""
+    local, _, domain = email.strip().rpartition("@")
+    return f"{local[:1]}{HIDDEN}@{domain}"
+
+
+def make_address_hint_token(email: str) -> str:
+    """The signed, short-lived hint of ``email`` for the check-your-email page's address."""
+    return _serializer("address-hint").dumps(address_hint(email))
+
+
+def read_address_hint_token(token: str | None) -> str | None:
+    """The hint inside ``token``; None when there is none, or it is old, altered or not ours."""
+    if not token:
+        return None
+    try:
+        hint = _serializer("address-hint").loads(token, max_age=ADDRESS_HINT_MAX_AGE)
+    except BadSignature:  # SignatureExpired is one
+        return None
+    return hint if isinstance(hint, str) else None

@@ -62,6 +62,14 @@ def test_access_log_keeps_no_token_no_address_and_no_referer(server, link):
     assert "127.0.0.1" not in line and "referer" not in line.lower()
 
 
+def test_access_log_keeps_no_hint_of_the_signers_address(server):
+    host = BASE_URL.split("//", 1)[1]
+    assert raw_get(server, f"/p/{SLUG}/check-email?to={TOKEN}", host) == 200
+    [line] = access_lines(server, "/check-email")
+    assert f'"GET /p/{SLUG}/check-email HTTP/1.1" 200 ' in line
+    assert TOKEN not in line
+
+
 def test_access_log_keeps_other_addresses_whole(server):
     assert Visitor(server).get(f"/p/{SLUG}?source=whatsapp").status == 200
     [line] = access_lines(server, "source=whatsapp")
