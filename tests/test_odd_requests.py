@@ -55,6 +55,8 @@ def stored(app, petition):
         "invalidation_id": undoable.id,
         "filename": "css/site.css",
         "organizer_id": invited_id,
+        "language": "en",  # the share picture's
+        "number": 1,  # the statement's first version
     }
     return SimpleNamespace(app=app, slug=petition.slug, links=links, values=values)
 

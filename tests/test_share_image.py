@@ -144,3 +144,11 @@ def test_the_share_description_keeps_the_subtitle_lines_apart(client, petition):
     assert meta_content(html, "description") == expected
     assert meta_content(html, "og:description") == expected
     assert meta_content(html, "twitter:description") == expected
+
+
+def test_the_picture_of_a_petition_with_signatures_is_drawn(app, client, petition):
+    store_signature(app, petition.slug)
+    english = client.get(f"/p/{petition.slug}/share/en.png")
+
+    assert english.status_code == 200
+    assert Image.open(io.BytesIO(english.data)).size == (1200, 630)

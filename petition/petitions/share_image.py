@@ -13,7 +13,7 @@ import io
 from pathlib import Path
 
 from flask import abort, current_app
-from flask_babel import force_locale, format_number, ngettext
+from flask_babel import force_locale, format_number, get_translations
 from flask_babel import gettext as _
 from PIL import Image, ImageDraw, ImageFont
 
@@ -120,7 +120,9 @@ def render_share_image(slug: str, language: str) -> bytes:
         goal = _("Goal: %(goal)s", goal=format_number(petition.goal))
         if counts["total"]:
             total = format_number(counts["total"])
-            count_line = ngettext("%(num)s signature", "%(num)s signatures", counts["total"], num=total)
+            # The catalog's own ngettext: Flask-Babel's would put the unformatted count in.
+            plural = get_translations().ngettext("%(num)s signature", "%(num)s signatures", counts["total"])
+            count_line = plural % {"num": total}
             count_line = f"{count_line} · {goal}"
         else:
             count_line = goal
