@@ -27,6 +27,10 @@ SIGNED_HEADERS = [
 ]
 
 
+# The server's answers that refuse one message and leave the connection usable.
+REFUSALS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
+
+
 class DKIMSigner:
     """Signs the bytes of a message with the key in ``DKIM_KEY_FILE`` under ``DKIM_SELECTOR``,
     for the domain of ``MAIL_FROM`` (relaxed canonicalization, so folding in transit keeps it)."""
@@ -95,14 +99,19 @@ class Mailer:
             data = self.signer.sign(data)
         sender, recipient = parseaddr(str(email["From"]))[1], str(email["To"])
         try:
-            self.connection.sendmail(sender, [recipient], data, options)
-        except smtplib.SMTPServerDisconnected:
-            self.close()
+            self.send_on_connection(sender, recipient, data, options)
+        except (smtplib.SMTPServerDisconnected, ConnectionError):
+            # Closed by the server (an idle timeout, a restart): once more, on a new connection.
             self.connect()
+            self.send_on_connection(sender, recipient, data, options)
+
+    def send_on_connection(self, sender: str, recipient: str, data: bytes, options: list[str]) -> None:
+        """Send on the open connection; close it on any failure but a refusal of this message."""
+        try:
             self.connection.sendmail(sender, [recipient], data, options)
-        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError):
-            raise  # the server refused this message and keeps the connection
-        except (OSError, smtplib.SMTPException):
+        except REFUSALS:
+            raise
+        except OSError:  # smtplib's errors too
             self.close()
             raise
 

@@ -5,4 +5,13 @@ from flask import Blueprint
 
 bp = Blueprint("organizers", __name__)
 
-from . import account, audit_views, export_views, moderation_views, petition_editor, routes, team_views  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    account,
+    audit_views,
+    export_views,
+    moderation_views,
+    outbox_views,
+    petition_editor,
+    routes,
+    team_views,
+)
