@@ -15,7 +15,7 @@ import smtplib
 import time
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+from email.utils import format_datetime, parseaddr
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -51,7 +51,8 @@ def build_message(message: OutboxMessage) -> EmailMessage:
     email["From"] = sender
     email["To"] = message.recipient
     email["Subject"] = message.subject
-    email["Date"] = formatdate(localtime=False)
+    # In UTC as "+0000": formatdate's "-0000" says the sender does not know its time zone.
+    email["Date"] = format_datetime(dt.datetime.now(dt.UTC))
     email["Message-ID"] = message_id(message, parseaddr(sender)[1].rpartition("@")[2] or "localhost")
     for name, value in (message.headers or {}).items():
         email[name] = value
