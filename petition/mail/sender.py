@@ -119,9 +119,10 @@ def prepare(claimed: list[int], now: dt.datetime) -> tuple[list[Outgoing], int]:
         .where(OutboxMessage.id.in_(claimed))
         .order_by(OutboxMessage.update_id.is_not(None), OutboxMessage.id)
     ).all()
-    # Each signature and petition of the batch in two queries, not two per message.
+    # Each signature and petition of the batch in two queries, not two per message; held here
+    # so that the session's identity map (weak references) keeps them for rendering.
     signature_ids = {message.signature_id for message in messages if message.signature_id}
-    db.session.scalars(
+    signatures = db.session.scalars(
         select(Signature).where(Signature.id.in_(signature_ids)).options(selectinload(Signature.petition))
     ).all()
     ready, failed = [], 0
@@ -142,6 +143,7 @@ def prepare(claimed: list[int], now: dt.datetime) -> tuple[list[Outgoing], int]:
             record_failure(message.id, message.attempts, error, now)
             failed += 1
     db.session.commit()
+    del signatures
     return ready, failed
 
 
