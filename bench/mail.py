@@ -22,6 +22,7 @@ import argparse
 import contextlib
 import http.client
 import os
+import resource
 import shutil
 import signal
 import statistics
@@ -153,9 +154,12 @@ def drain_phase(ours, db, env, workdir: Path, arrivals: Arrivals, args) -> dict:
     # The sender has every queued email to send, the warm-up's too; so does this count.
     queued = db.scalar("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
     print(f"  signed at {signing_rate:.0f}/s; {queued} emails queued", flush=True)
-    started = time.time()
+    started, cpu_before = time.time(), children_cpu_seconds()
     with running(sender_command(), env, workdir / "sender-drain.log"):
         arrived = sorted(arrivals.wait_for_count(queued).values())
+    # The sender and its workers, reaped once stopped: CPU per email, which a busy host changes
+    # far less than the rate (Python's start-up included).
+    sender_cpu = children_cpu_seconds() - cpu_before
     drain_s = arrived[-1] - started if arrived else float("inf")
     rate = len(arrived) / drain_s
     steady = (len(arrived) - 1) / (arrived[-1] - arrived[0]) if len(arrived) > 1 else 0.0
@@ -170,7 +174,14 @@ def drain_phase(ours, db, env, workdir: Path, arrivals: Arrivals, args) -> dict:
         "delivery_rate_after_first": round(steady, 1),
         "ratio": round(rate / signing_rate, 2) if signing_rate else 0.0,
         "ratio_after_first": round(steady / signing_rate, 2) if signing_rate else 0.0,
+        "sender_cpu_ms_per_email": round(1000 * sender_cpu / max(len(arrived), 1), 2),
     }
+
+
+def children_cpu_seconds() -> float:
+    """CPU time of this process's children that have ended (and of theirs, once reaped)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def spike_phase(ours, env, workdir: Path, arrivals: Arrivals, args) -> dict:
@@ -242,7 +253,8 @@ def report(results: dict) -> bool:
             f"in {drain['drain_s']} s from the sender's start ({drain['delivery_rate']}/s, first email after "
             f"{drain['first_email_after_s']} s; {drain['delivery_rate_after_first']}/s from then on)\n"
             f"  delivery / signing: {drain['ratio']} (from the first email: {drain['ratio_after_first']}); "
-            f"target >= {DRAIN_TARGET}: {'met' if met else 'MISSED'}"
+            f"target >= {DRAIN_TARGET}: {'met' if met else 'MISSED'}; "
+            f"the sender's CPU: {drain['sender_cpu_ms_per_email']} ms an email"
         )
     if "spike" in results:
         spike = results["spike"]

@@ -58,7 +58,15 @@ def work(app, number: int, interval: float) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
+    # A parent killed outright (kill -9) cannot stop its children: they stop when it is gone.
+    parent = multiprocessing.parent_process()
+    threading.Thread(target=stop_with, args=(parent.sentinel, stop), daemon=True).start()
     with app.app_context():
         for engine in db.engines.values():
             engine.dispose(close=False)  # the parent's pooled connections are not this process's
         run_worker(interval=interval, stop=stop, purge=number == 0)
+
+
+def stop_with(sentinel, stop: threading.Event) -> None:
+    multiprocessing.connection.wait([sentinel])
+    stop.set()
