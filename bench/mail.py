@@ -65,35 +65,37 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 class Arrivals:
-    """The SMTP sink's file: when each recipient's email arrived."""
+    """The SMTP sink's file: when each recipient's email arrived, read as it grows."""
 
     def __init__(self, path: Path):
         self.path = path
+        self.arrived: dict[str, float] = {}
+        self.offset = 0
 
     def read(self) -> dict[str, float]:
-        arrived = {}
-        for line in self.path.read_text().splitlines():
+        with open(self.path, "rb") as file:
+            file.seek(self.offset)
+            chunk = file.read()
+        complete = chunk.rfind(b"\n") + 1  # a line being written waits for the next read
+        self.offset += complete
+        for line in chunk[:complete].decode().splitlines():
             moment, recipient = line.split(" ", 1)
-            arrived.setdefault(recipient, float(moment))
-        return arrived
+            self.arrived.setdefault(recipient, float(moment))
+        return self.arrived
 
     def wait_for_count(self, count: int, timeout: float = ARRIVAL_TIMEOUT) -> dict[str, float]:
         """Poll until ``count`` emails have arrived (or the timeout); what arrived."""
         deadline = time.monotonic() + timeout
-        while True:
-            arrived = self.read()
-            if len(arrived) >= count or time.monotonic() > deadline:
-                return arrived
-            time.sleep(0.05)
+        while len(self.read()) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return dict(self.arrived)
 
     def wait_for(self, recipients: set[str], timeout: float = ARRIVAL_TIMEOUT) -> dict[str, float]:
         """Poll until every one of ``recipients`` has arrived (or the timeout); what arrived."""
         deadline = time.monotonic() + timeout
-        while True:
-            arrived = self.read()
-            if recipients <= arrived.keys() or time.monotonic() > deadline:
-                return arrived
-            time.sleep(0.05)
+        while not recipients <= self.read().keys() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return dict(self.arrived)
 
 
 @contextlib.contextmanager
