@@ -102,18 +102,19 @@ def claim(kind, limit: int, now: dt.datetime, until: dt.datetime) -> list[int]:
 
 @dataclass
 class Outgoing:
-    """A claimed message, rendered: what goes to the server and what is recorded once it has."""
+    """A claimed message, rendered: what goes to the server."""
 
     id: int
     attempts: int
     template: str
     email: EmailMessage
-    recorded: dict
 
 
 def prepare(claimed: list[int], now: dt.datetime) -> tuple[list[Outgoing], int]:
     """Render the claimed messages, confirmations first; cancel those with nothing left to say
-    and record those that cannot be rendered as failed. The messages ready, and how many failed."""
+    and record those that cannot be rendered as failed. The rendered subjects and bodies are
+    stored with the batch's commit (a retry sends them as they are). The messages ready, and how
+    many failed."""
     messages = db.session.scalars(
         select(OutboxMessage)
         .where(OutboxMessage.id.in_(claimed))
@@ -128,13 +129,9 @@ def prepare(claimed: list[int], now: dt.datetime) -> tuple[list[Outgoing], int]:
     ready, failed = [], 0
     for message in messages:
         try:
-            recorded = {}
             if not message.text_body:
                 render_message(message)
-                recorded = {name: getattr(message, name) for name in ("subject", "text_body", "html_body")}
-            ready.append(
-                Outgoing(message.id, message.attempts, message.template, build_message(message), recorded)
-            )
+            ready.append(Outgoing(message.id, message.attempts, message.template, build_message(message)))
         except Cancelled as reason:
             values = {"sent_at": utcnow(), "locked_until": None, "last_error": f"cancelled: {reason}"}
             record(message.id, values)
@@ -220,15 +217,7 @@ def send_claimed(claimed: list[int], now: dt.datetime, mailer: Mailer) -> tuple[
                 break
             continue
         # Recorded at once: a crash from here on repeats no message already accepted.
-        record(
-            outgoing.id,
-            {
-                "sent_at": utcnow(),
-                "attempts": outgoing.attempts + 1,
-                "locked_until": None,
-                **outgoing.recorded,
-            },
-        )
+        record(outgoing.id, {"sent_at": utcnow(), "attempts": outgoing.attempts + 1, "locked_until": None})
         db.session.commit()
         sent += 1
         log.info("email sent id=%s template=%s", outgoing.id, outgoing.template)
