@@ -58,6 +58,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=servers.default_workers(), help="gunicorn workers")
     parser.add_argument("--spike-rate", type=int, default=300, help="signatures a second, spike phase")
     parser.add_argument("--spike-seconds", type=int, default=60)
+    parser.add_argument(
+        "--sender-workers", type=int, default=None, help="FLASK_MAIL_WORKERS for the sender (default: unset)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (databases, logs)")
     args = parser.parse_args(argv)
     args.phases = [phase for phase in args.phases.split(",") if phase]
@@ -295,6 +298,8 @@ def main(argv=None) -> int:
         db = dataset.create(args.db, workdir)
         smtp_port = servers.free_port()
         env = {**app_env(db.url, workdir), "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}"}
+        if args.sender_workers:
+            env["FLASK_MAIL_WORKERS"] = str(args.sender_workers)
         dataset.prepare(env)
         arrivals = Arrivals(workdir / "arrivals.txt")
         arrivals.path.touch()
