@@ -1,12 +1,12 @@
 """Delivering the outbox over SMTP, with retries and backoff; safe to run in several processes
 and on several hosts.
 
-A pass claims a batch of due messages in one statement: it sets their lease (``locked_until``),
-on PostgreSQL skipping the rows another sender is claiming (``FOR UPDATE SKIP LOCKED``); on
-SQLite the statement waits for the one writer. It renders the batch, then hands each message
-to the server and marks it sent as soon as the server has accepted it. A sender killed mid-batch
-leaves the rest of its claims to expire with the lease, when any sender takes them again: the
-one message it had handed over without recording it may go twice, no other message.
+A pass claims a batch of due messages: it sets their lease (``locked_until``), on PostgreSQL
+skipping the rows another sender is claiming (``FOR UPDATE SKIP LOCKED``); on SQLite the UPDATE
+waits for the one writer and takes only the rows still due. It renders the batch, then hands
+each message to the server and marks it sent as soon as the server has accepted it. A sender
+killed mid-batch leaves the rest of its claims to expire with the lease, when any sender takes
+them again: the one message it had handed over without recording it may go twice, no other.
 """
 
 import datetime as dt
@@ -82,17 +82,23 @@ def claim_due(now: dt.datetime, limit: int) -> list[int]:
 
 
 def claim(kind, limit: int, now: dt.datetime, until: dt.datetime) -> list[int]:
-    """One statement: lease the oldest ``limit`` due messages of ``kind``; their ids."""
-    due = (
+    """Lease the oldest ``limit`` due messages of ``kind``; their ids. On PostgreSQL the SELECT
+    locks the rows it picks and skips those another sender is claiming. The UPDATE checks again
+    that each is due: on SQLite the SELECT runs outside the transaction, and another sender may
+    have claimed a row in between. (Not one statement: PostgreSQL may run a LIMIT subquery of an
+    UPDATE once per row, and SKIP LOCKED then hands it more rows than the limit.)"""
+    picked = db.session.scalars(
         select(OutboxMessage.id)
         .where(OutboxMessage.is_due(now), kind)
         .order_by(OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
-    )
+    ).all()
+    if not picked:
+        return []
     statement = (
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(due.scalar_subquery()))
+        .where(OutboxMessage.id.in_(picked), OutboxMessage.is_due(now))
         .values(locked_until=until)
         .returning(OutboxMessage.id)
         .execution_options(synchronize_session=False)
