@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from .countries import country_names
 from .extensions import db
-from .mail.sender import run_worker, send_due, unsent_count
+from .mail.sender import send_due, unsent_count
+from .mail.workers import run_workers
 from .models import Invalidation, Organizer, OrganizerRole, Petition, Signature, count_signatures
 from .organizers import audit, invalidation, roles, signature_import
 from .organizers.audit import COMMAND_LINE, record_export
@@ -407,10 +408,16 @@ def recount_command(slug):
 @mail_cli.command("send")
 @click.option("--loop", is_flag=True, help="Keep running, sending new mail as it is queued.")
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between passes with --loop.")
-def send_mail_command(loop, interval):
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Sender processes with --loop (default: MAIL_WORKERS, else one per CPU).",
+)
+def send_mail_command(loop, interval, workers):
     """Send the emails that are due (once, or as a worker with --loop)."""
     if loop:
-        run_worker(interval=interval)
+        run_workers(workers or current_app.config["MAIL_WORKERS"] or os.cpu_count() or 1, interval)
         return
     sent, failed = send_due(limit=10_000)
     click.echo(f"sent {sent}, failed {failed}, waiting {unsent_count()}")

@@ -71,6 +71,14 @@ class Config:
     BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
 
     MAIL_RETRY_SECONDS = 30
+    # Sender processes that `mail send --loop` runs; unset, one per CPU.
+    MAIL_WORKERS = None
+    # DKIM signing of every message, for the domain of MAIL_FROM: the private key (PEM) and the
+    # selector its public key is published under (<selector>._domainkey.<domain>). Unset: none.
+    DKIM_KEY_FILE = None
+    DKIM_SELECTOR = None
+    # /healthz/mail answers 503 once the oldest confirmation waiting is older than this.
+    MAIL_HEALTH_MAX_AGE_SECONDS = 300
     # Emails one address may cause on one petition: the confirmation and a few resends or notices.
     MAX_EMAILS_PER_SIGNATURE = 4
     CONFIRM_TOKEN_MAX_AGE = 7 * 24 * 3600
@@ -149,6 +157,8 @@ ENV_KEYS = (
     "BASE_URL",
     "SMTP_URL",
     "MAIL_FROM",
+    "DKIM_KEY_FILE",
+    "DKIM_SELECTOR",
     "DATA_CONTROLLER_NAME",
     "DATA_CONTROLLER_CONTACT",
     "RATELIMIT_STORAGE_URI",

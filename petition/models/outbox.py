@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, select
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, and_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -52,9 +52,9 @@ class OutboxMessage(db.Model):
     )
 
     @classmethod
-    def due(cls, now: dt.datetime):
-        """Unsent messages whose next attempt has come and that no sender holds."""
-        return select(cls).where(
+    def is_due(cls, now: dt.datetime):
+        """Unsent, its next attempt has come, and no sender holds it (or its lease has ended)."""
+        return and_(
             cls.sent_at.is_(None),
             cls.next_attempt_at <= now,
             (cls.locked_until.is_(None)) | (cls.locked_until < now),

@@ -14,6 +14,7 @@ from . import (  # noqa: E402,F401
     invalidation_views,
     lifecycle,
     moderation_views,
+    outbox_views,
     petition_editor,
     routes,
     team_views,

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from ..errors import handle_too_many_requests, retry_after
 from ..extensions import db, limiter
+from ..mail.status import age_seconds, outbox_status
 from ..models import OrganizerRole, Signature, count_signatures
 from ..signing import surges
 from . import audit, auth, bp, insight, moderation, two_factor
@@ -171,9 +172,12 @@ def dashboard():
             )
         ).all()
     )
+    status = outbox_status() if current_user.is_admin else None  # the site's mail: administrators'
     return render_template(
         "organizers/dashboard.html",
         petitions=[(petition, count_signatures(petition), roles.get(petition.id)) for petition in petitions],
+        outbox=status,
+        oldest_age=age_seconds(status.oldest_waiting_at) if status else None,
     )
 
 

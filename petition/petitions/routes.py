@@ -15,6 +15,7 @@ from ..countries import country_choices, country_name
 from ..database import database_answers
 from ..extensions import db
 from ..http_cache import COUNTS_MAX_AGE, DOCUMENT_MAX_AGE, public_cacheable
+from ..mail.status import age_seconds, oldest_waiting_confirmation
 from ..models import Petition, Signature, count_signatures
 from ..sharing import SITE_SOURCES, petition_url, site_origin
 from ..signing.forms import SOURCE, SignatureForm, clean_source
@@ -184,6 +185,21 @@ def healthz():
     if database_answers():
         return {"status": "ok"}, 200
     return {"status": "database unavailable"}, 503
+
+
+@bp.get("/healthz/mail")
+def healthz_mail():
+    """200 while the oldest confirmation waiting in the outbox is younger than
+    ``MAIL_HEALTH_MAX_AGE_SECONDS``, else 503: the sender is stopped or the SMTP server refuses."""
+    limit = current_app.config["MAIL_HEALTH_MAX_AGE_SECONDS"]
+    try:
+        age = age_seconds(oldest_waiting_confirmation())
+    except Exception:  # noqa: BLE001 - any failure means "not healthy"
+        db.session.rollback()
+        return {"status": "database unavailable"}, 503
+    late = age is not None and age > limit
+    body = {"status": "late" if late else "ok", "oldest_waiting_seconds": age, "max_age_seconds": limit}
+    return body, 503 if late else 200
 
 
 @bp.get("/privacy")
