@@ -53,7 +53,11 @@ def choose_password(client, link, password=NEW_PASSWORD, confirm=None):
     page = client.get(link)
     assert page.status_code == 200, page.status_code
     token = csrf_token(page.get_data(as_text=True))
-    data = {"csrf_token": token, "password": password, "confirm": password if confirm is None else confirm}
+    data = {
+        "csrf_token": token,
+        "new_password": password,
+        "confirm_password": password if confirm is None else confirm,
+    }
     return client.post(link, data=data)
 
 
@@ -101,7 +105,11 @@ def test_the_invitation_link_works_once(mail_app, smtp, admin, petition):
     token = csrf_token(invitee.get("/admin/login").get_data(as_text=True))
     posted = invitee.post(
         link,
-        data={"csrf_token": token, "password": "another long password", "confirm": "another long password"},
+        data={
+            "csrf_token": token,
+            "new_password": "another long password",
+            "confirm_password": "another long password",
+        },
     )
     assert posted.status_code == 404
     assert login(invitee, INVITEE, NEW_PASSWORD).status_code == 303
@@ -121,7 +129,7 @@ def test_an_expired_invitation_link_says_so_and_sets_nothing(make_app, smtp, org
     token = csrf_token(client.get("/admin/").get_data(as_text=True))
     assert (
         client.post(
-            link, data={"csrf_token": token, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+            link, data={"csrf_token": token, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}
         ).status_code
         == 410
     )
@@ -138,12 +146,12 @@ def test_an_altered_invitation_link_is_refused(mail_app, smtp, admin, petition):
 @pytest.mark.parametrize(
     ("password", "confirm", "message"),
     [
-        ("", "", "Enter your password."),
+        ("", "", "Enter a new password."),
         ("short one", "short one", "Use at least 12 characters."),
         ("password1234", "password1234", "on a list of common passwords"),
         ("new.helper's own", "new.helper's own", "Do not use your email address"),
         ("qwertyqwerty", "qwertyqwerty", "too easy to guess"),
-        (NEW_PASSWORD, NEW_PASSWORD + "!", "The two passwords differ."),
+        (NEW_PASSWORD, NEW_PASSWORD + "!", "The two passwords are not the same."),
     ],
     ids=["none", "short", "common", "holds-the-local-part", "easy", "differ"],
 )

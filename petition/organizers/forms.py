@@ -35,15 +35,9 @@ class CodeForm(Form):
     )
 
 
-class ChangePasswordForm(Form):
-    """The current password, and a new one typed twice; ``email`` is the account's (a password
-    may not hold it)."""
+class NewPasswordForm(Form):
+    """A new password typed twice; ``email`` is the account's (a password may not hold it)."""
 
-    current_password = PasswordField(
-        _l("Current password"),
-        validators=[InputRequired(message=_l("Enter your current password.")), Length(max=200)],
-        render_kw={"autocomplete": "current-password"},
-    )
     new_password = PasswordField(
         _l("New password"),
         validators=[InputRequired(message=_l("Enter a new password.")), Length(max=200)],
@@ -67,6 +61,16 @@ class ChangePasswordForm(Form):
             check_new_password(self.email, field.data)
         except ValueError as error:
             raise ValidationError(str(error)) from error
+
+
+class ChangePasswordForm(NewPasswordForm):
+    """The current password, then a new one."""
+
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[InputRequired(message=_l("Enter your current password.")), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
+    )
 
 
 # The days a filter may name: any day a signature can have been made on, with room on both sides;

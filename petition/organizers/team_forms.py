@@ -1,15 +1,14 @@
 """The forms of a petition's organizers page and of the invitation link."""
 
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, SelectField, StringField
 from wtforms.fields import SelectChoice
-from wtforms.validators import EqualTo, InputRequired, Length, ValidationError
+from wtforms.validators import InputRequired, Length, ValidationError
 
 from ..forms import Form
 from ..models import OrganizerRole
 from .access import ROLE_LABELS
-from .auth import check_new_password
+from .auth import normalized_email
 
 
 def role_field() -> SelectField:
@@ -32,9 +31,9 @@ class InviteForm(Form):
 
     def validate_email(self, field):
         try:
-            field.data = validate_email(field.data, check_deliverability=False).normalized.lower()
-        except EmailNotValidError as error:
-            raise ValidationError(_l("Enter a valid email address, like name@example.org.")) from error
+            field.data = normalized_email(field.data)  # as every organizer address is checked
+        except ValueError as error:
+            raise ValidationError(str(error)) from error
 
 
 class RoleForm(Form):
@@ -47,28 +46,3 @@ class AddressesForm(Form):
     """What the owners let the petition's moderators see."""
 
     moderators_see_addresses = BooleanField(_l("Moderators see the signers' email addresses"))
-
-
-class NewPasswordForm(Form):
-    """The invitee chooses a password. ``email`` is the account's, for the password rule."""
-
-    password = PasswordField(
-        _l("Password"),
-        validators=[InputRequired(message=_l("Enter your password.")), Length(max=200)],
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        _l("The same password again"),
-        validators=[EqualTo("password", message=_l("The two passwords differ."))],
-        render_kw={"autocomplete": "new-password"},
-    )
-
-    def __init__(self, *args, email: str, **kwargs):
-        self.email = email
-        super().__init__(*args, **kwargs)
-
-    def validate_password(self, field):
-        try:
-            check_new_password(self.email, field.data)
-        except ValueError as problem:
-            raise ValidationError(str(problem)) from problem

@@ -12,7 +12,8 @@ from ..extensions import db
 from ..models import Organizer, OrganizerRole
 from . import audit, bp, invitations, roles
 from .access import MANAGE, petition_for, role_label
-from .team_forms import AddressesForm, InviteForm, NewPasswordForm, RoleForm
+from .forms import NewPasswordForm
+from .team_forms import AddressesForm, InviteForm, RoleForm
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,7 @@ def accept_invitation(token):
         return render_template("organizers/invitation_problem.html", expired=False), 404
     form = NewPasswordForm(email=organizer.email)
     if form.validate_on_submit():
-        invitations.accept(organizer, form.password.data)
+        invitations.accept(organizer, form.new_password.data)
         db.session.commit()
         log.info("organizer %s chose a password", organizer.id)
         flash(_("Your password is set. Log in with it."), "success")
