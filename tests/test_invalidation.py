@@ -227,8 +227,8 @@ def test_an_unknown_petition_or_invalidation_is_refused(runner, petition):
 )
 def test_each_filter_chooses_its_signatures(app, runner, petition, options, chosen):
     rows = {
-        "a": {"name": "Robot Bot", "ip_hash": "abc1ff", "created_at": "2026-03-01 10:00:00"},
-        "b": {"country": "AR", "ip_hash": "abc1ee", "created_at": "2026-03-01 23:59:59"},
+        "a": {"name": "Robot Bot", "network": "abc1ff", "created_at": "2026-03-01 10:00:00"},
+        "b": {"country": "AR", "network": "abc1ee", "created_at": "2026-03-01 23:59:59"},
         "c": {"source": "ads", "status": Signature.PENDING, "created_at": "2026-03-02 08:00:00"},
         "d": {"name": "ROBERTA bot", "created_at": "2026-03-02 18:00:00"},
         "e": {"name": "100% real", "country": "AR", "created_at": "2026-03-04 00:00:00"},

@@ -54,7 +54,7 @@ def conditions(criteria: dict) -> list:
     if criteria.get("domain"):
         found.append(Signature.email_key.endswith("@" + criteria["domain"].strip().lower(), autoescape=True))
     if criteria.get("network"):
-        found.append(Signature.ip_hash.startswith(criteria["network"].strip().lower(), autoescape=True))
+        found.append(Signature.network.startswith(criteria["network"].strip().lower(), autoescape=True))
     if criteria.get("since"):
         found.append(Signature.created_at >= parse_moment(criteria["since"]))
     if criteria.get("until"):
