@@ -49,10 +49,9 @@ def status_once_confirmed(petition, kind: str, verified: bool = False) -> str:
 
 
 class Signed(NamedTuple):
-    """What :func:`sign` did: the signature's id and name, and whether it is a new one."""
+    """What :func:`sign` did: the signature's id, and whether it is a new one."""
 
     id: int
-    name: str
     created: bool
 
 
@@ -114,13 +113,13 @@ def sign(
         existing = find_signature(petition, fields["email"])
         if existing is None:
             raise
-        signed = Signed(existing.id, existing.name, False)
+        signed = Signed(existing.id, False)
         notify_repeat(petition, existing)
         db.session.commit()
         return signed
     # gunicorn's access log has every POST already: one more line a signature only when debugging.
     log.debug("signed petition=%s signature=%s kind=%s", petition.slug, signature_id, row["kind"])
-    return Signed(signature_id, row["name"], True)
+    return Signed(signature_id, True)
 
 
 def insert_with_email(row: dict, email: dict) -> int:
