@@ -3,7 +3,7 @@
 from flask import current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import false, func, or_, select
+from sqlalchemy import false, or_, select
 from wtforms import SelectField, StringField
 from wtforms.fields import SelectChoice
 from wtforms.validators import Length, Optional
@@ -13,7 +13,7 @@ from ..forms import Form
 from ..models import AuditEvent, Petition
 from . import bp
 from .access import owned_petition_ids
-from .moderation_views import page_number
+from .moderation_views import page_of
 
 
 class AuditFilterForm(Form):
@@ -70,13 +70,7 @@ def audit_record():
         query = query.where(AuditEvent.petition_id == chosen.id)
     if not valid:
         query = query.where(false())  # the errors show beside their filters, and no list
-    per_page = current_app.config["AUDIT_PER_PAGE"]
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    number = page_number(request.args, -(-total // per_page))
-    page = db.paginate(
-        query, page=number, per_page=per_page, max_per_page=per_page, error_out=False, count=False
-    )
-    page.total = total
+    page = page_of(query, current_app.config["AUDIT_PER_PAGE"])
     slugs = dict(db.session.execute(select(Petition.id, Petition.slug)).all())
     args = {name: request.args[name] for name in ("action", "petition") if request.args.get(name)}
     html = render_template("organizers/audit.html", filters=filters, page=page, slugs=slugs, args=args)

@@ -21,10 +21,18 @@ def list_arguments(args) -> dict:
     return {name: args[name] for name in names if args.get(name)}
 
 
-def page_number(args, pages: int) -> int:
-    """``?page=N`` as a page of the list: 1 when it is not a whole number, the nearest page when it
-    lies outside (the database is never asked for an offset past any row)."""
-    return min(max(args.get("page", 1, type=int), 1), max(pages, 1))
+def page_of(query, per_page: int):
+    """The page of ``query`` that ``?page=N`` asks for: the first when N is not a whole number,
+    the nearest page when it lies outside (the database is never asked for an offset past any
+    row)."""
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    pages = max(-(-total // per_page), 1)
+    number = min(max(request.args.get("page", 1, type=int), 1), pages)
+    page = db.paginate(
+        query, page=number, per_page=per_page, max_per_page=per_page, error_out=False, count=False
+    )
+    page.total = total
+    return page
 
 
 @bp.get("/p/<slug>/signatures")
@@ -50,13 +58,7 @@ def signatures(slug):
     query = moderation.filtered_signatures(petition, **criteria)
     if not valid:
         query = query.where(false())  # the errors show beside their filters, and no list
-    per_page = current_app.config["MODERATION_PER_PAGE"]
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    number = page_number(request.args, -(-total // per_page))
-    page = db.paginate(
-        query, page=number, per_page=per_page, max_per_page=per_page, error_out=False, count=False
-    )
-    page.total = total
+    page = page_of(query, current_app.config["MODERATION_PER_PAGE"])
     html = render_template(
         "organizers/signatures.html",
         petition=petition,
