@@ -154,20 +154,21 @@ def drain_phase(ours, db, env, workdir: Path, arrivals: Arrivals, args) -> dict:
         url, args.connections, 2, sign={"csrf_token": token, "cookie": cookie, "run": f"warm-{stamp}"}
     )
     sign = {"csrf_token": token, "cookie": cookie, "run": f"drain-{stamp}"}
-    server_before, database_before = ours.cpu_seconds(), host.database_backends_cpu()
+    server_before, database_before = ours.cpu_seconds(), host.database_backends_cpu(db.name)
     signing = loadgen.run_wrk(url, args.connections, args.seconds, sign=sign)
     signing_cpu = ours.cpu_seconds() - server_before
-    signing_cpu += host.database_cpu_between(database_before, host.database_backends_cpu())
+    signing_cpu += host.database_cpu_between(database_before, host.database_backends_cpu(db.name))
     signed = signing["statuses"].get("303", 0)
     signing_rate = signed / signing["seconds"]
     # The sender has every queued email to send, the warm-up's too; so does this count.
     queued = db.scalar("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
     print(f"  signed at {signing_rate:.0f}/s; {queued} emails queued", flush=True)
-    started, cpu_before, database_before = time.time(), children_cpu_seconds(), host.database_backends_cpu()
+    database_before = host.database_backends_cpu(db.name)
+    started, cpu_before = time.time(), children_cpu_seconds()
     with running(sender_command(), env, workdir / "sender-drain.log"):
         arrived = sorted(arrivals.wait_for_count(queued).values())
         # Read before the sender stops: its PostgreSQL backends end with it.
-        database_cpu = host.database_cpu_between(database_before, host.database_backends_cpu())
+        database_cpu = host.database_cpu_between(database_before, host.database_backends_cpu(db.name))
     # The sender and its workers (reaped once stopped) and the database's work for them: CPU per
     # email, which a busy host changes far less than the rate (Python's start-up included).
     sender_cpu = children_cpu_seconds() - cpu_before + database_cpu
@@ -288,6 +289,9 @@ def report(results: dict) -> bool:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if "drain" in args.phases and not loadgen.ensure_wrk():
+        print("the drain phase needs wrk: apt-get install -y wrk", file=sys.stderr)
+        return 2
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     results = {"database": args.db, "settings": vars(args), "cpus": os.cpu_count()}
     with contextlib.ExitStack() as stack:
