@@ -279,6 +279,23 @@ class MailSink:
             self.controller = None
 
 
+class RawMailSink(MailSink):
+    """The loopback SMTP server, keeping the bytes of each message as they arrived; it speaks
+    SMTPUTF8, so it takes internationalized addresses."""
+
+    def __init__(self, port: int):
+        super().__init__(port)
+        self.raw = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.raw.append(envelope.content)
+        return await super().handle_DATA(server, session, envelope)
+
+    def start(self):
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=True)
+        self.controller.start()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -298,3 +315,12 @@ def smtp(mail_sink):
     """A running SMTP server."""
     mail_sink.start()
     return mail_sink
+
+
+@pytest.fixture
+def raw_smtp():
+    """A running SMTP server that keeps each message's bytes as they arrived."""
+    sink = RawMailSink(free_port())
+    sink.start()
+    yield sink
+    sink.stop()

@@ -13,9 +13,9 @@ import pytest
 
 from petition.mail.sender import send_due
 
-from .conftest import free_port, sign, valid_fields
+from .conftest import sign, valid_fields
 from .test_mail import outbox
-from .test_mail_headers import RawMailSink, update_as_received
+from .test_mail_headers import update_as_received
 
 SELECTOR = "petition2026"
 DOMAIN = "sign.example.org"
@@ -42,14 +42,6 @@ def dns_for(record: bytes):
         return record if name == f"{SELECTOR}._domainkey.{DOMAIN}.".encode() else None
 
     return lookup
-
-
-@pytest.fixture
-def raw_smtp():
-    sink = RawMailSink(free_port())
-    sink.start()
-    yield sink
-    sink.stop()
 
 
 @pytest.fixture

@@ -6,9 +6,7 @@ from email import message_from_bytes
 from email.policy import default as email_policy
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from .conftest import MailSink, free_port
 from .support import store_signature
 from .test_updates import deliver_all, organizer_client, send_new_update, wants_news
 
@@ -16,31 +14,6 @@ LONG_HOST = ".".join(["firmas-por-la-justicia-climatica-y-los-derechos-de-los-pu
 BASE_URLS = ["https://sign.example.org", f"https://{LONG_HOST}.example.org"]
 SUBJECT = "Noticias de la campaña: ganamos una audiencia ante el Congreso de la República del Perú"
 RECIPIENT = "ñandú@ejemplo.org"
-
-
-class RawMailSink(MailSink):
-    """The loopback SMTP server, keeping the bytes of each message as they arrived; it speaks
-    SMTPUTF8, so it takes internationalized addresses."""
-
-    def __init__(self, port: int):
-        super().__init__(port)
-        self.raw = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        self.raw.append(envelope.content)
-        return await super().handle_DATA(server, session, envelope)
-
-    def start(self):
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=True)
-        self.controller.start()
-
-
-@pytest.fixture
-def raw_smtp():
-    sink = RawMailSink(free_port())
-    sink.start()
-    yield sink
-    sink.stop()
 
 
 def header_lines(raw: bytes) -> dict[bytes, bytes]:
